@@ -1,0 +1,41 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip --disable-pip-version-check
+STAMP   := $(VENV)/.installed
+HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup demo test test-fast bench clean
+
+setup: $(STAMP)
+
+# torch first: `torch==2.13.0` takes the CPU build that lies on these machines (on a machine with
+# nvidia-smi and no local file, PyPI's CUDA build); a bare `torch` requirement would pull GBs of CUDA.
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install "torch==2.13.0"
+	$(PIP) install -e ".[models,dev]"
+ifeq ($(HAS_GPU),yes)
+	$(PIP) uninstall -y faiss-cpu
+	$(PIP) install -e ".[models,dev,gpu]"
+endif
+	touch $(STAMP)
+
+demo: setup
+	$(PY) data/make_sample_docs.py
+	$(VENV)/bin/rag ingest data/sample
+	$(VENV)/bin/rag search "How deep is the main channel of the Port of Valmara?" -k 3
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+bench: setup
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .rag-data test-output .pytest_cache .hypothesis

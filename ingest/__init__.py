@@ -1,0 +1,1 @@
+"""Batch ingestion: files -> pages -> chunks -> vectors -> a collection."""

@@ -1,0 +1,102 @@
+"""The steps of an ingest, each a plain function a runner can map over files.
+
+``parse_and_chunk`` runs in worker processes (it imports no model); embedding and writing run
+in the process that owns the collection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunking import ChunkSettings, chunk_page
+from ingest.loaders import LoadError, load
+from rag.protocols import TokenCounter
+from rag.types import ParsedFile
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """One file to parse and chunk; picklable so it can cross to a worker process."""
+
+    path: str
+    content_hash: str
+    size: int
+    chunking: ChunkSettings
+    count_tokens: TokenCounter
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of the file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_and_chunk(task: FileTask) -> ParsedFile:
+    """Load a file and split its pages into chunks; a failure comes back as ``error``, never raised."""
+    started = time.perf_counter()
+    try:
+        document = load(Path(task.path), task.path)
+    except LoadError as error:
+        return ParsedFile(task.path, task.content_hash, error=str(error))
+    except MemoryError:
+        return ParsedFile(task.path, task.content_hash, error="ran out of memory while parsing (worker memory limit)")
+    except Exception as error:  # any library failure on hostile input is reported, not raised
+        return ParsedFile(task.path, task.content_hash, error=f"could not parse: {type(error).__name__}: {error}"[:300])
+    empty_pages = [page.number for page in document.pages if not page.text.strip()]
+    if len(empty_pages) == len(document.pages):
+        return ParsedFile(task.path, task.content_hash, document.title, len(document.pages),
+                          error=_no_text_reason(len(document.pages)))
+    parsed = time.perf_counter()
+    chunks = tuple(chunk for page in document.pages
+                   for chunk in chunk_page(page, task.chunking, task.count_tokens))
+    warnings = document.notes + ((_empty_pages_note(empty_pages),) if empty_pages else ())
+    return ParsedFile(task.path, task.content_hash, document.title, len(document.pages), chunks, warnings,
+                      parse_seconds=parsed - started, chunk_seconds=time.perf_counter() - parsed)
+
+
+def failed_task(task: FileTask, reason: str) -> ParsedFile:
+    return ParsedFile(task.path, task.content_hash, error=reason)
+
+
+def waves(tasks: list[FileTask], max_files: int = 64, max_bytes: int = 256 << 20) -> list[list[FileTask]]:
+    """Group tasks so that parsing (all cores) and embedding (all cores) alternate, never overlap.
+
+    Running the parser processes beside torch's threads oversubscribes the cores and slows both;
+    waves keep each phase alone on the machine while bounding the chunks held in memory.
+    """
+    groups: list[list[FileTask]] = [[]]
+    for task in tasks:
+        if groups[-1] and (len(groups[-1]) >= max_files or sum(t.size for t in groups[-1]) + task.size > max_bytes):
+            groups.append([])
+        groups[-1].append(task)
+    return [group for group in groups if group]
+
+
+def page_ranges(numbers: list[int]) -> str:
+    """Compact page list.
+
+    >>> page_ranges([1, 2, 3, 5, 7, 8])
+    '1-3, 5, 7-8'
+    """
+    ranges: list[list[int]] = []
+    for number in numbers:
+        if ranges and number == ranges[-1][1] + 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def _no_text_reason(page_count: int) -> str:
+    return (f"no extractable text on any of its {page_count} page(s): image-only or scanned "
+            "(OCR is not enabled)") if page_count else "the document has no pages"
+
+
+def _empty_pages_note(empty_pages: list[int]) -> str:
+    return f"no text on page(s) {page_ranges(empty_pages)}: image-only or scanned (OCR is not enabled)"

@@ -1,0 +1,209 @@
+"""`ingest_paths`: the batch job that brings a collection in line with folders of documents.
+
+Per file: hash -> (skip if unchanged) -> parse + chunk in a worker -> embed -> one store transaction
+-> mirror in the FAISS index. The index is saved every ``save_every_s`` seconds and at the end; a run
+killed in between leaves the store consistent, and the next open rebuilds the index from it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ingest.chunking import ChunkSettings
+from ingest.jobs import FileTask, failed_task, file_digest, parse_and_chunk, waves
+from ingest.loaders import is_supported
+from ingest.runners import LocalRunner, Runner
+from rag.collection import Collection, Manifest
+from rag.config import Settings
+from rag.embedders import make_embedder
+from rag.protocols import Embedder
+from rag.store import DocumentRecord
+from rag.types import FileOutcome, IngestReport, ParsedFile
+
+
+class IngestUsageError(ValueError):
+    """The paths given to ingest do not exist."""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    prune: bool = False
+    retry_failed: bool = False
+    progress: bool = True
+    save_every_s: float = 60.0
+
+
+def discover(roots: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """(supported files, unsupported files) under the given files and folders; hidden entries ignored."""
+    found: set[Path] = set()
+    for root in roots:
+        candidates = [root] if root.is_file() else root.rglob("*")
+        found.update(path for path in candidates if path.is_file() and not _hidden(path, root))
+    supported = sorted(path for path in found if is_supported(path))
+    return supported, sorted(found.difference(supported))
+
+
+def ingest_paths(
+    paths: Sequence[Path], settings: Settings, *, embedder: Embedder | None = None,
+    runner: Runner | None = None, options: IngestOptions = IngestOptions(),
+) -> IngestReport:
+    """Ingest files and folders into ``settings.collection``; see the module docstring."""
+    roots = [Path(path).expanduser().resolve() for path in paths]
+    missing = [str(root) for root in roots if not root.exists()]
+    if missing:
+        raise IngestUsageError(f"no such file or folder: {', '.join(missing)}")
+    embedder = embedder or make_embedder(settings.embedder, settings.device, settings.embed_batch_size)
+    runner = runner or LocalRunner(settings.workers, settings.file_timeout_s, settings.worker_memory_mb)
+    wanted = Manifest(embedder.name, embedder.dim, settings.chunk_tokens, settings.chunk_overlap)
+    try:
+        with Collection.open_for_write(settings.collection_dir(), wanted) as collection:
+            return _IngestRun(collection, embedder, runner, settings, options).run(roots)
+    finally:
+        runner.close()
+
+
+@dataclass
+class _IngestRun:
+    collection: Collection
+    embedder: Embedder
+    runner: Runner
+    settings: Settings
+    options: IngestOptions
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    timings: Counter = field(default_factory=Counter)
+    chunks_removed: int = 0
+    _last_save: float = field(default_factory=time.monotonic)
+
+    def run(self, roots: list[Path]) -> IngestReport:
+        started = time.perf_counter()
+        supported, unsupported = discover(roots)
+        self.outcomes += [FileOutcome(str(path), "skipped", error=f"unsupported file type '{path.suffix}'")
+                          for path in unsupported]
+        for wave in waves(self._plan(supported)):
+            parsed_files = list(self._parse(wave))
+            self._embed_and_commit(parsed_files)
+        if self.options.prune:
+            self._prune(roots, {str(path) for path in supported})
+        self._save_index()
+        self.timings["total"] = time.perf_counter() - started
+        return self._report()
+
+    def _plan(self, files: Iterable[Path]) -> list[FileTask]:
+        """Hash every file; note unchanged and oversized ones; the rest become tasks."""
+        started, tasks = time.perf_counter(), []
+        chunking = ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap)
+        count_tokens = self.embedder.token_counter()
+        for path in files:
+            digest, size = file_digest(path), path.stat().st_size
+            if not self._settled(str(path), digest, size):
+                tasks.append(FileTask(str(path), digest, size, chunking, count_tokens))
+        self.timings["hash"] += time.perf_counter() - started
+        return tasks
+
+    def _settled(self, path: str, digest: str, size: int) -> bool:
+        """Record an outcome without parsing when the file is unchanged, failed before, or too big."""
+        known = self.collection.store.document(path)
+        if size > self.settings.max_file_mb * 1024 * 1024:
+            self.outcomes.append(FileOutcome(path, "failed", error=(
+                f"file is {size / 2**20:.0f} MB, over the {self.settings.max_file_mb:g} MB limit (--max-file-mb)")))
+            return True
+        if known is None or known.content_hash != digest:
+            return False
+        if known.status == "indexed":
+            self.outcomes.append(FileOutcome(path, "unchanged", known.chunks, warnings=known.warnings))
+            return True
+        if not self.options.retry_failed:
+            self.outcomes.append(FileOutcome(path, "failed", error=f"{known.error} (unchanged; --retry-failed)"))
+            return True
+        return False
+
+    def _parse(self, tasks: list[FileTask]) -> Iterable[ParsedFile]:
+        with self._bar(len(tasks), "parse", "file") as bar:
+            for task, result in self.runner.map_unordered(parse_and_chunk, tasks):
+                bar.set_postfix_str(Path(task.path).name[-40:], refresh=False)
+                bar.update(1)
+                yield result if isinstance(result, ParsedFile) else failed_task(task, _reason(result))
+
+    def _embed_and_commit(self, parsed_files: list[ParsedFile]) -> None:
+        with self._bar(sum(len(parsed.chunks) for parsed in parsed_files), "embed", "chunk") as bar:
+            for parsed in parsed_files:
+                self._commit(parsed)
+                bar.update(len(parsed.chunks))
+
+    def _bar(self, total: int, label: str, unit: str) -> Any:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=label, unit=unit, dynamic_ncols=True,
+                    disable=(not self.options.progress) or None)
+
+    def _commit(self, parsed: ParsedFile) -> None:
+        self.timings["parse"] += parsed.parse_seconds
+        self.timings["chunk"] += parsed.chunk_seconds
+        known = self.collection.store.document(parsed.path)
+        if parsed.failed:
+            self._commit_failure(parsed, known)
+        else:
+            self._commit_chunks(parsed, known)
+        if time.monotonic() - self._last_save > self.options.save_every_s:
+            self._save_index()
+
+    def _commit_chunks(self, parsed: ParsedFile, known: DocumentRecord | None) -> None:
+        started = time.perf_counter()
+        vectors = self.embedder.embed([chunk.text for chunk in parsed.chunks])
+        embedded = time.perf_counter()
+        record = DocumentRecord(parsed.path, parsed.content_hash, "indexed", parsed.title, parsed.pages,
+                                len(parsed.chunks), None, parsed.warnings, time.time())
+        self.chunks_removed += self.collection.replace_document(record, parsed.chunks, vectors)
+        self.timings["embed"] += embedded - started
+        self.timings["write"] += time.perf_counter() - embedded
+        status = "updated" if known is not None and known.status == "indexed" else "added"
+        self.outcomes.append(FileOutcome(parsed.path, status, len(parsed.chunks), warnings=parsed.warnings))
+
+    def _commit_failure(self, parsed: ParsedFile, known: DocumentRecord | None) -> None:
+        error = parsed.error or "unknown error"
+        if known is not None and known.status == "indexed":
+            self.collection.store.note_failed_update(parsed.path, error)
+            error += "; the previously indexed version is kept"
+        else:
+            record = DocumentRecord(parsed.path, parsed.content_hash, "failed", parsed.title, parsed.pages,
+                                    0, error, parsed.warnings, time.time())
+            self.chunks_removed += self.collection.replace_document(record, (), np.zeros((0, 1)))
+        self.outcomes.append(FileOutcome(parsed.path, "failed", error=error, warnings=parsed.warnings))
+
+    def _prune(self, roots: list[Path], present: set[str]) -> None:
+        for record in self.collection.store.documents():
+            if record.path not in present and _under_any(Path(record.path), roots):
+                removed = self.collection.remove_document(record.path)
+                self.chunks_removed += removed
+                self.outcomes.append(FileOutcome(record.path, "removed", removed))
+
+    def _save_index(self) -> None:
+        started = time.perf_counter()
+        self.collection.save_index()
+        self._last_save = time.monotonic()
+        self.timings["write"] += time.perf_counter() - started
+
+    def _report(self) -> IngestReport:
+        added = sum(o.chunks for o in self.outcomes if o.status in ("added", "updated"))
+        return IngestReport(self.collection.name, tuple(sorted(self.outcomes, key=lambda o: o.path)),
+                            added, self.chunks_removed, round(self.timings["total"], 3),
+                            {key: round(value, 3) for key, value in self.timings.items()})
+
+
+def _reason(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    relative = path.relative_to(root) if path != root else Path(path.name)
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _under_any(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)

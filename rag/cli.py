@@ -1,0 +1,152 @@
+"""The `rag` command: thin argument parsing and rendering over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+from rag.config import Settings, load_settings
+from rag.types import IngestReport, Passage
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Private, local document question answering.")
+    parser.add_argument("--data-dir", type=Path, help="where collections live (env RAG_DATA_DIR)")
+    parser.add_argument("--eval-data", type=Path, help="evaluation data folder (env RAG_EVAL_DATA)")
+    parser.add_argument("--embedder", help="'packaged' (default), a local model dir, a hub id, or 'hash'")
+    parser.add_argument("--device", help="auto (default), cpu or cuda")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_ingest(commands.add_parser("ingest", help="add or update documents in a collection"))
+    _add_search(commands.add_parser("search", help="find the passages most similar to a query"))
+    commands.add_parser("collections", help="list collections and their documents").add_argument(
+        "--json", action="store_true")
+    return parser
+
+
+def _add_ingest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    parser.add_argument("--collection", help="collection name (default: 'default')")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--prune", action="store_true", help="remove documents gone from the given folders")
+    parser.add_argument("--retry-failed", action="store_true", help="parse again files that failed before")
+    parser.add_argument("--workers", type=int, help="parser processes (default: cores, max 4)")
+    parser.add_argument("--file-timeout", type=float, dest="file_timeout_s", help="seconds per file (120)")
+    parser.add_argument("--max-file-mb", type=float, help="skip larger files (256)")
+    parser.add_argument("--chunk-tokens", type=int, help="chunk size in embedder tokens (240)")
+    parser.add_argument("--chunk-overlap", type=int, help="overlap in embedder tokens (32)")
+
+
+def _add_search(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query")
+    parser.add_argument("--collection", help="collection name (default: 'default')")
+    parser.add_argument("-k", type=int, default=5, help="number of passages (5)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries(args.verbose)
+    settings = load_settings(
+        data_dir=args.data_dir, eval_data=args.eval_data, embedder=args.embedder, device=args.device,
+        collection=getattr(args, "collection", None), workers=getattr(args, "workers", None),
+        file_timeout_s=getattr(args, "file_timeout_s", None), max_file_mb=getattr(args, "max_file_mb", None),
+        chunk_tokens=getattr(args, "chunk_tokens", None), chunk_overlap=getattr(args, "chunk_overlap", None),
+    )
+    from rag.collection import CollectionError
+    from rag.models import ModelUnavailable
+
+    try:
+        return _COMMANDS[args.command](args, settings)
+    except (CollectionError, ModelUnavailable, ValueError) as error:
+        print(f"rag: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.pipeline import IngestOptions, ingest_paths
+
+    options = IngestOptions(prune=args.prune, retry_failed=args.retry_failed, progress=not args.json)
+    report = ingest_paths(args.paths, settings, options=options)
+    print(json.dumps(report_json(report)) if args.json else render_report(report))
+    return EXIT_FAILED if report.nothing_readable else EXIT_OK
+
+
+def report_json(report: IngestReport) -> dict:
+    files = [{"path": o.path, "status": o.status, "chunks": o.chunks, "error": o.error,
+              "warnings": list(o.warnings)} for o in report.files]
+    return {"collection": report.collection, "files": files, "chunks_added": report.chunks_added,
+            "chunks_removed": report.chunks_removed, "seconds": report.seconds, "timings": report.timings}
+
+
+def render_report(report: IngestReport) -> str:
+    lines = [f"{o.status:<9} {o.path}: {o.error}" for o in report.files if o.status in ("failed", "skipped")]
+    lines += [f"warning   {o.path}: {w}" for o in report.files for w in o.warnings if o.status != "unchanged"]
+    counts = ", ".join(f"{report.count(s)} {s}" for s in
+                       ("added", "updated", "unchanged", "removed", "failed", "skipped") if report.count(s))
+    lines.append(f"collection '{report.collection}': {counts or 'no files'}; "
+                 f"+{report.chunks_added} / -{report.chunks_removed} chunks in {report.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def run_search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.retrieve import Retriever
+
+    retriever = Retriever.open(settings)
+    try:
+        passages = retriever.search(args.query, args.k)
+    finally:
+        retriever.close()
+    print(json.dumps({"passages": [passage_json(p) for p in passages]}) if args.json
+          else render_passages(passages))
+    return EXIT_OK
+
+
+def passage_json(passage: Passage) -> dict:
+    return {"doc": passage.doc, "page": passage.page, "score": round(passage.score, 4), "text": passage.text}
+
+
+def render_passages(passages: list[Passage]) -> str:
+    if not passages:
+        return "no passages found"
+    return "\n\n".join(f"[{n}] {Path(p.doc).name} p.{p.page}  score {p.score:.3f}\n    "
+                       + p.text[:400].replace("\n", " ") for n, p in enumerate(passages, start=1))
+
+
+def run_collections(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.collection import Collection, list_collections
+
+    listing = {}
+    for name in list_collections(settings.data_dir):
+        with Collection.open_for_read(settings.collection_dir(name)) as collection:
+            listing[name] = [asdict(record) for record in collection.store.documents()]
+    if args.json:
+        print(json.dumps({"collections": listing}))
+    else:
+        for name, records in listing.items():
+            chunks = sum(r["chunks"] for r in records)
+            print(f"{name}: {len(records)} documents, {chunks} chunks")
+            print("\n".join(f"  {r['status']:<8} {r['chunks']:>5}  {r['path']}" for r in records))
+    return EXIT_OK
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+_COMMANDS = {"ingest": run_ingest, "search": run_search, "collections": run_collections}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

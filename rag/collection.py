@@ -1,0 +1,216 @@
+"""A collection on disk: SQLite store (truth) + FAISS index (derived) + manifest (how it was built).
+
+The index file is named by the store generation it mirrors; when the store has moved on (an ingest
+was killed before it saved the index), the index is rebuilt from the vectors kept in the store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.index import FaissIndex
+from rag.store import DocumentRecord, Store
+from rag.types import Chunk, Passage
+
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class CollectionError(RuntimeError):
+    """A collection cannot be used as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How a collection was built; a collection refuses an embedder or chunking it was not built with."""
+
+    embedder: str
+    dim: int
+    chunk_tokens: int
+    chunk_overlap: int
+    format_version: int = FORMAT_VERSION
+    created_at: float = field(default_factory=time.time)
+    versions: dict[str, str] = field(default_factory=lambda: _versions())
+
+    def identity(self) -> tuple[str, int, int, int, int]:
+        return (self.embedder, self.dim, self.chunk_tokens, self.chunk_overlap, self.format_version)
+
+
+def validate_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise CollectionError(
+            f"invalid collection name {name!r}: use letters, digits, '.', '_' or '-' (max 64)"
+        )
+    return name
+
+
+class Collection:
+    """Open with :meth:`open_for_write` (ingest; holds a lock) or :meth:`open_for_read` (search)."""
+
+    def __init__(self, directory: Path, manifest: Manifest, store: Store, lock: Any = None) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.store = store
+        self._lock = lock
+        self._index: FaissIndex | None = None
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    @classmethod
+    def open_for_write(cls, directory: Path, wanted: Manifest) -> Collection:
+        """Create or open a collection for ingest; fails if another writer holds it or it differs."""
+        validate_name(directory.name)
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = _acquire_lock(directory)
+        store = Store(directory / "store.sqlite3")
+        recorded = store.get_meta("manifest")
+        if recorded is None:
+            store.set_meta("manifest", json.dumps(asdict(wanted)))
+            manifest = wanted
+        else:
+            manifest = _check_identity(directory.name, Manifest(**json.loads(recorded)), wanted)
+        return cls(directory, manifest, store, lock)
+
+    @classmethod
+    def open_for_read(cls, directory: Path, embedder_name: str | None = None) -> Collection:
+        """Open an existing collection for search; ``embedder_name`` must match the one it was built with."""
+        validate_name(directory.name)
+        if not (directory / "store.sqlite3").is_file():
+            raise CollectionError(f"collection {directory.name!r} does not exist; run `rag ingest` first")
+        store = Store(directory / "store.sqlite3")
+        manifest = Manifest(**json.loads(store.get_meta("manifest") or "{}"))
+        if embedder_name is not None and embedder_name != manifest.embedder:
+            raise CollectionError(_mismatch(directory.name, "embedder", manifest.embedder, embedder_name))
+        return cls(directory, manifest, store)
+
+    @property
+    def index(self) -> FaissIndex:
+        if self._index is None:
+            self._index = self._load_index()
+        return self._index
+
+    def replace_document(self, record: DocumentRecord, chunks: tuple[Chunk, ...], vectors: np.ndarray) -> int:
+        """Commit a document's new chunks (or a failure) to the store, then mirror it in the index."""
+        index = self.index  # load (or rebuild) before the store changes, or the change lands twice
+        removed, added = self.store.replace_document(record, chunks, vectors)
+        index.remove(removed)
+        index.add(added, vectors)
+        return len(removed)
+
+    def remove_document(self, path: str) -> int:
+        index = self.index
+        removed = self.store.remove_document(path)
+        index.remove(removed)
+        return len(removed)
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[Passage]:
+        hits = self.index.search(query_vector, k)
+        chunks = self.store.chunks([row_id for row_id, _ in hits])
+        return [Passage(chunks[row_id], score) for row_id, score in hits if row_id in chunks]
+
+    def save_index(self) -> None:
+        """Persist the index as of the store's generation, then point the manifest at it."""
+        generation = self.store.generation
+        index_file = self.directory / f"index-{generation}.faiss"
+        self.index.save(index_file)
+        _write_json(self.directory / "manifest.json", {
+            **asdict(self.manifest),
+            "index": {"file": index_file.name, "generation": generation, "vectors": len(self.index)},
+        })
+        for stale in self.directory.glob("index-*.faiss"):
+            if stale != index_file:
+                stale.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.store.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _load_index(self) -> FaissIndex:
+        pointer = _read_json(self.directory / "manifest.json").get("index", {})
+        index_file = self.directory / str(pointer.get("file", ""))
+        if pointer.get("generation") == self.store.generation and index_file.is_file():
+            try:
+                return FaissIndex.load(index_file, self.manifest.dim)
+            except Exception:  # a damaged index file is rebuilt from the store below
+                pass
+        index = FaissIndex(self.manifest.dim)
+        index.add(*self.store.vectors(self.manifest.dim))
+        return index
+
+
+def list_collections(data_dir: Path) -> list[str]:
+    root = data_dir / "collections"
+    return sorted(p.name for p in root.iterdir() if (p / "store.sqlite3").is_file()) if root.is_dir() else []
+
+
+def _check_identity(name: str, recorded: Manifest, wanted: Manifest) -> Manifest:
+    labels = ("embedder", "dimension", "chunk tokens", "chunk overlap", "format version")
+    for label, have, want in zip(labels, recorded.identity(), wanted.identity()):
+        if have != want:
+            raise CollectionError(_mismatch(name, label, have, want))
+    return recorded
+
+
+def _mismatch(name: str, label: str, have: object, want: object) -> str:
+    return (
+        f"collection {name!r} was built with {label} {have!r}, but this run uses {want!r}; "
+        f"use the same settings, or ingest into a new collection (--collection NEW_NAME)"
+    )
+
+
+def _acquire_lock(directory: Path) -> Any:
+    handle = open(directory / ".lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise CollectionError(f"collection {directory.name!r} is being written by another process") from None
+    return handle
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    temporary = path.with_suffix(".tmp")
+    with open(temporary, "w") as handle:
+        json.dump(payload, handle, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("faiss-cpu", "sentence-transformers", "langchain-text-splitters", "pypdf"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found

@@ -1,0 +1,62 @@
+"""One typed Settings object, read once from the environment and passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".rag-data"
+DEFAULT_EVAL_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval-data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know; built by :func:`load_settings`."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    eval_data: Path = DEFAULT_EVAL_DATA
+    collection: str = "default"
+    embedder: str = "packaged"
+    device: str = "auto"
+    chunk_tokens: int = 240
+    chunk_overlap: int = 32
+    top_k: int = 5
+    workers: int = max(1, min(4, os.cpu_count() or 1))
+    file_timeout_s: float = 120.0
+    max_file_mb: float = 256.0
+    worker_memory_mb: int = 4096
+    embed_batch_size: int = 32
+
+    def collection_dir(self, name: str | None = None) -> Path:
+        return self.data_dir / "collections" / (name or self.collection)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with the given fields replaced; ``None`` values are ignored."""
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+
+_ENV_FIELDS: dict[str, tuple[str, type]] = {
+    "RAG_DATA_DIR": ("data_dir", Path),
+    "RAG_EVAL_DATA": ("eval_data", Path),
+    "RAG_COLLECTION": ("collection", str),
+    "RAG_EMBEDDER": ("embedder", str),
+    "RAG_DEVICE": ("device", str),
+    "RAG_CHUNK_TOKENS": ("chunk_tokens", int),
+    "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
+    "RAG_WORKERS": ("workers", int),
+    "RAG_FILE_TIMEOUT_S": ("file_timeout_s", float),
+    "RAG_MAX_FILE_MB": ("max_file_mb", float),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``RAG_*`` environment variables, then explicit overrides (None = unset)."""
+    environ = os.environ if environ is None else environ
+    from_env = {
+        field_name: cast(environ[var])
+        for var, (field_name, cast) in _ENV_FIELDS.items()
+        if environ.get(var)
+    }
+    return Settings().with_overrides(**from_env).with_overrides(**overrides)

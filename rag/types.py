@@ -1,0 +1,100 @@
+"""Frozen dataclasses that cross stage boundaries.
+
+The data flow reads straight through: file -> Page -> Chunk -> (vector, row) -> Passage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Page:
+    """The text of one page of a document (non-paginated formats have a single page 1)."""
+
+    doc: str
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of one page's text; ``text == page.text[start:end]``."""
+
+    id: str
+    doc: str
+    page: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk found by retrieval, with its score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+
+    @property
+    def doc(self) -> str:
+        return self.chunk.doc
+
+    @property
+    def page(self) -> int:
+        return self.chunk.page
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """What a worker makes of one file: its chunks, or the reason it could not be read."""
+
+    path: str
+    content_hash: str
+    title: str = ""
+    pages: int = 0
+    chunks: tuple[Chunk, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    parse_seconds: float = 0.0
+    chunk_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One line of an ingest report."""
+
+    path: str
+    status: str  # added | updated | unchanged | removed | failed | skipped
+    chunks: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The result of one ingest run."""
+
+    collection: str
+    files: tuple[FileOutcome, ...]
+    chunks_added: int
+    chunks_removed: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.files if outcome.status == status)
+
+    @property
+    def nothing_readable(self) -> bool:
+        """True when no file was indexed, unchanged or removed: the run read nothing."""
+        readable = ("added", "updated", "unchanged", "removed")
+        return not any(outcome.status in readable for outcome in self.files)

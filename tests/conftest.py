@@ -1,0 +1,48 @@
+"""Shared fixtures: every test runs offline, on its own data dir, with the fake hash embedder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from rag.config import Settings, load_settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = REPO / "data" / "sample"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Hash embedder, two workers, a private data dir."""
+    return load_settings({}, data_dir=tmp_path / "data", embedder="hash", workers=2, file_timeout_s=60.0)
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """A private copy of data/sample/ that a test may change."""
+    target = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DIR, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def eval_data() -> Path:
+    path = load_settings().eval_data
+    if not path.is_dir():
+        pytest.skip(f"evaluation data not found at {path} (set RAG_EVAL_DATA)")
+    return path
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    """Where tests save artefacts worth keeping (screenshots, reports)."""
+    path = REPO / "test-output"
+    path.mkdir(exist_ok=True)
+    return path

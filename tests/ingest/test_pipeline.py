@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pytest
+
+from ingest.pipeline import IngestOptions, IngestUsageError, discover, ingest_paths
+from ingest.runners import SerialRunner
+from rag.config import Settings
+from rag.embedders import HashEmbedder
+from rag.pdfwrite import write_text_pdf
+from rag.retrieve import Retriever
+
+QUIET = IngestOptions(progress=False)
+
+
+@dataclass
+class CountingEmbedder(HashEmbedder):
+    """The hash embedder, counting how many texts it embedded."""
+
+    embedded: list[str] = field(default_factory=list)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded.extend(texts)
+        return super().embed(texts)
+
+
+def _ingest(paths: list[Path], settings: Settings, embedder: HashEmbedder | None = None, **options: bool):
+    return ingest_paths(paths, settings, embedder=embedder or HashEmbedder(), runner=SerialRunner(),
+                        options=IngestOptions(progress=False, **options))
+
+
+def _statuses(report) -> dict[str, str]:
+    return {Path(o.path).name: o.status for o in report.files}
+
+
+def test_sample_documents_are_indexed_and_searchable(settings: Settings, sample_copy: Path) -> None:
+    report = _ingest([sample_copy], settings)
+    assert set(_statuses(report).values()) == {"added"} and len(report.files) == 3
+    assert report.chunks_added == sum(o.chunks for o in report.files) > 0
+    retriever = Retriever.open(settings, HashEmbedder())
+    top = retriever.search("main channel dredging deepened metres", 3)[0]
+    assert top.doc.endswith("valmara-port-annual-report-2025.pdf") and top.page == 2
+    assert "16.5 metres" in top.text
+
+
+def test_rerun_adds_nothing_and_embeds_nothing(settings: Settings, sample_copy: Path) -> None:
+    _ingest([sample_copy], settings)
+    embedder = CountingEmbedder()
+    again = _ingest([sample_copy], settings, embedder)
+    assert set(_statuses(again).values()) == {"unchanged"}
+    assert again.chunks_added == 0 and again.chunks_removed == 0 and embedder.embedded == []
+
+
+def test_changed_file_replaces_its_chunks(settings: Settings, sample_copy: Path) -> None:
+    first = _ingest([sample_copy], settings)
+    markdown = sample_copy / "helios-h2-battery-faq.md"
+    old_chunks = next(o.chunks for o in first.files if o.path == str(markdown))
+    markdown.write_text("# Helios H2\n\nThe Helios H2 now stores 15 kWh of usable energy.")
+    second = _ingest([sample_copy], settings)
+    assert _statuses(second)["helios-h2-battery-faq.md"] == "updated"
+    assert second.chunks_removed == old_chunks and second.chunks_added == 1
+    retriever = Retriever.open(settings, HashEmbedder())
+    texts = [p.text for p in retriever.search("Helios H2 stores kWh usable energy", 10)]
+    assert any("15 kWh" in text for text in texts) and not any("13.5 kWh" in text for text in texts)
+
+
+def test_prune_removes_only_files_gone_from_the_given_folder(settings: Settings, sample_copy: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("A note that lives in another folder.")
+    _ingest([sample_copy, elsewhere], settings)
+    (sample_copy / "brindlewood-library.html").unlink()
+    without_prune = _ingest([sample_copy], settings)
+    assert "brindlewood-library.html" not in _statuses(without_prune)
+    pruned = _ingest([sample_copy], settings, prune=True)
+    assert _statuses(pruned)["brindlewood-library.html"] == "removed" and pruned.chunks_removed > 0
+    documents = {Path(r.path).name for r in Retriever.open(settings, HashEmbedder()).collection.store.documents()}
+    assert documents == {"helios-h2-battery-faq.md", "valmara-port-annual-report-2025.pdf", "keep.txt"}
+
+
+def test_broken_and_unknown_files_are_listed_and_the_batch_goes_on(settings: Settings, sample_copy: Path) -> None:
+    (sample_copy / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    (sample_copy / "slides.pptx").write_bytes(b"PK\x03\x04")
+    (sample_copy / ".hidden.txt").write_text("dotfiles are ignored")
+    report = _ingest([sample_copy], settings)
+    outcomes = {Path(o.path).name: o for o in report.files}
+    assert outcomes["broken.pdf"].status == "failed" and "PDF" in outcomes["broken.pdf"].error
+    assert outcomes["slides.pptx"].status == "skipped" and "unsupported" in outcomes["slides.pptx"].error
+    assert ".hidden.txt" not in outcomes
+    assert sum(o.status == "added" for o in report.files) == 3
+    cached = _ingest([sample_copy], settings)
+    assert {Path(o.path).name: o.status for o in cached.files}["broken.pdf"] == "failed"
+
+
+def test_a_broken_update_keeps_the_previous_version(settings: Settings, sample_copy: Path) -> None:
+    pdf = sample_copy / "valmara-port-annual-report-2025.pdf"
+    _ingest([sample_copy], settings)
+    pdf.write_bytes(b"%PDF-1.4 truncated")
+    report = _ingest([sample_copy], settings)
+    outcome = next(o for o in report.files if o.path == str(pdf))
+    assert outcome.status == "failed" and "previously indexed version is kept" in outcome.error
+    top = Retriever.open(settings, HashEmbedder()).search("main channel dredging depth", 1)[0]
+    assert top.doc == str(pdf)
+
+
+def test_image_only_pages_are_reported(settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    write_text_pdf(folder / "mixed.pdf", ["text on page one", "", ""])
+    write_text_pdf(folder / "blank.pdf", ["", ""])
+    outcomes = {Path(o.path).name: o for o in _ingest([folder], settings).files}
+    assert outcomes["mixed.pdf"].status == "added" and "page(s) 2-3" in outcomes["mixed.pdf"].warnings[0]
+    assert outcomes["blank.pdf"].status == "failed" and "no extractable text" in outcomes["blank.pdf"].error
+
+
+def test_oversized_files_are_refused_without_parsing(settings: Settings, sample_copy: Path) -> None:
+    report = _ingest([sample_copy], settings.with_overrides(max_file_mb=0.0001))
+    assert {o.status for o in report.files} == {"failed"}
+    assert all("limit" in o.error for o in report.files) and report.nothing_readable
+
+
+def test_missing_path_is_a_usage_error(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(IngestUsageError, match="no such file"):
+        _ingest([tmp_path / "nope"], settings)
+
+
+def test_discover_sorts_supported_and_unsupported(tmp_path: Path) -> None:
+    for name in ("b.md", "a.PDF", "c.bin", "sub/d.htm", ".git/e.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    supported, unsupported = discover([tmp_path])
+    assert [p.name for p in supported] == ["a.PDF", "b.md", "d.htm"] and [p.name for p in unsupported] == ["c.bin"]

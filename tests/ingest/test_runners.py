@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import time
+
+from ingest.runners import LocalRunner, SerialRunner, TaskTimeout, WorkerDied
+
+
+def slow_or_fast(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def allocate(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+def crash(code: int) -> None:
+    import os
+
+    os._exit(code)
+
+
+def test_a_hanging_task_is_stopped_and_the_others_finish() -> None:
+    runner = LocalRunner(workers=2, timeout_s=2.0, memory_mb=0)
+    started = time.monotonic()
+    outcomes = dict(runner.map_unordered(slow_or_fast, [0.1, 60.0, 0.2, 0.3]))
+    assert time.monotonic() - started < 30
+    assert isinstance(outcomes[60.0], TaskTimeout) and "longer than 2 s" in str(outcomes[60.0])
+    assert [outcomes[s] for s in (0.1, 0.2, 0.3)] == [0.1, 0.2, 0.3]
+    assert dict(runner.map_unordered(slow_or_fast, [0.05])) == {0.05: 0.05}  # the pool survives
+    runner.close()
+
+
+def test_memory_cap_turns_a_bomb_into_an_error_and_crashes_are_reported() -> None:
+    runner = LocalRunner(workers=1, timeout_s=30.0, memory_mb=1024)
+    outcomes = dict(runner.map_unordered(allocate, [4096, 1]))
+    runner.close()
+    assert isinstance(outcomes[4096], MemoryError) and outcomes[1] == 1024 * 1024
+    crasher = LocalRunner(workers=1, timeout_s=30.0, memory_mb=0)
+    died = dict(crasher.map_unordered(crash, [3]))
+    crasher.close()
+    assert isinstance(died[3], WorkerDied) and "exit code 3" in str(died[3])
+
+
+def test_serial_runner_returns_exceptions() -> None:
+    outcomes = list(SerialRunner().map_unordered(lambda x: 1 / x, [1, 0]))
+    assert outcomes[0] == (1, 1.0) and isinstance(outcomes[1][1], ZeroDivisionError)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.collection import Collection, CollectionError, Manifest
+from rag.store import DocumentRecord
+from rag.types import Chunk
+
+MANIFEST = Manifest("hash-8", 8, 240, 32)
+
+
+def _add(collection: Collection, doc: str, vector: np.ndarray) -> None:
+    chunk = Chunk(doc, doc, 1, 0, 4, f"text of {doc}")
+    collection.replace_document(DocumentRecord(doc, "h", "indexed", chunks=1), (chunk,), vector[None, :])
+
+
+def _vector(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=8).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_reopen_with_another_embedder_fails_clearly(tmp_path: Path) -> None:
+    Collection.open_for_write(tmp_path / "c", MANIFEST).close()
+    with pytest.raises(CollectionError, match="built with embedder 'hash-8'.*'other'"):
+        Collection.open_for_write(tmp_path / "c", Manifest("other", 8, 240, 32))
+    with pytest.raises(CollectionError, match="chunk tokens"):
+        Collection.open_for_write(tmp_path / "c", Manifest("hash-8", 8, 100, 32))
+    with pytest.raises(CollectionError, match="embedder"):
+        Collection.open_for_read(tmp_path / "c", "sentence-transformers:x")
+
+
+def test_missing_collection_and_bad_name() -> None:
+    with pytest.raises(CollectionError, match="does not exist"):
+        Collection.open_for_read(Path("/nonexistent/none"))
+    with pytest.raises(CollectionError, match="invalid collection name"):
+        Collection.open_for_write(Path("/tmp/../x/..bad/"), MANIFEST)
+
+
+def test_second_writer_is_refused(tmp_path: Path) -> None:
+    with Collection.open_for_write(tmp_path / "c", MANIFEST):
+        with pytest.raises(CollectionError, match="another process"):
+            Collection.open_for_write(tmp_path / "c", MANIFEST)
+    Collection.open_for_write(tmp_path / "c", MANIFEST).close()
+
+
+def test_stale_or_damaged_index_is_rebuilt_from_the_store(tmp_path: Path) -> None:
+    with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
+        _add(collection, "a", _vector(1))
+        collection.save_index()
+        _add(collection, "b", _vector(2))  # committed to the store, index not saved: like a kill -9
+    with Collection.open_for_read(tmp_path / "c", "hash-8") as reader:
+        assert [p.doc for p in reader.search(_vector(2), 1)] == ["b"]
+        assert len(reader.index) == 2
+    with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
+        collection.save_index()
+    index_file = next((tmp_path / "c").glob("index-*.faiss"))
+    index_file.write_bytes(b"garbage")
+    with Collection.open_for_read(tmp_path / "c") as reader:
+        assert [p.doc for p in reader.search(_vector(1), 1)] == ["a"]
+
+
+def test_save_index_keeps_only_the_current_file(tmp_path: Path) -> None:
+    with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
+        for seed in range(3):
+            _add(collection, f"d{seed}", _vector(seed))
+            collection.save_index()
+    files = list((tmp_path / "c").glob("index-*.faiss"))
+    assert len(files) == 1 and (tmp_path / "c" / "manifest.json").is_file()
+
+
+def test_first_change_after_a_stale_open_is_indexed_once(tmp_path: Path) -> None:
+    with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
+        _add(collection, "a", _vector(1))  # never saved: the next open must rebuild
+    with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
+        _add(collection, "b", _vector(2))
+        assert len(collection.index) == collection.store.chunk_count() == 2
