@@ -48,6 +48,7 @@ class HFTokenCounter:
         if tokenizer is None:
             from transformers import AutoTokenizer
 
+            quiet_transformers()
             tokenizer = _TOKENIZERS[self.location] = AutoTokenizer.from_pretrained(self.location)
         return len(tokenizer.tokenize(text))
 
@@ -119,9 +120,18 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
+            quiet_transformers()
             source = resolve_embedder(self.spec)
             self._model = SentenceTransformer(source.location, device=resolve_device(self.device))
         return self._model
+
+
+def quiet_transformers() -> None:
+    """No per-call length warnings (chunking measures long pages on purpose) and no load bars."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
 
 def resolve_device(device: str) -> str:
