@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.config import Settings, load_settings
+from rag.retrieve import MODES
 from rag.types import IngestReport, Passage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,6 +50,9 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query")
     parser.add_argument("--collection", help="collection name (default: 'default')")
     parser.add_argument("-k", type=int, default=5, help="number of passages (5)")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval: hybrid (default), dense, bm25")
+    parser.add_argument("--doc", action="append", dest="docs", metavar="NAME",
+                        help="search only this document (path or file name; repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -102,7 +106,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
 
     retriever = Retriever.open(settings)
     try:
-        passages = retriever.search(args.query, args.k)
+        passages = retriever.search(args.query, args.k, mode=args.mode, docs=args.docs)
     finally:
         retriever.close()
     print(json.dumps({"passages": [passage_json(p) for p in passages]}) if args.json

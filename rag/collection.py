@@ -63,6 +63,7 @@ class Collection:
         self.store = store
         self._lock = lock
         self._index: FaissIndex | None = None
+        self._index_generation = -1
 
     @property
     def name(self) -> str:
@@ -98,6 +99,7 @@ class Collection:
     @property
     def index(self) -> FaissIndex:
         if self._index is None:
+            self._index_generation = self.store.generation
             self._index = self._load_index()
         return self._index
 
@@ -116,9 +118,19 @@ class Collection:
         return len(removed)
 
     def search(self, query_vector: np.ndarray, k: int) -> list[Passage]:
-        hits = self.index.search(query_vector, k)
+        return self.passages(self.index.search(query_vector, k))
+
+    def passages(self, hits: list[tuple[int, float]]) -> list[Passage]:
+        """Passages for (row id, score) hits, in the same order."""
         chunks = self.store.chunks([row_id for row_id, _ in hits])
         return [Passage(chunks[row_id], score) for row_id, score in hits if row_id in chunks]
+
+    def refresh(self) -> bool:
+        """Drop the loaded index if another process changed the store; True when it did."""
+        if self._index is not None and self._index_generation != self.store.generation:
+            self._index = None
+            return True
+        return False
 
     def save_index(self) -> None:
         """Persist the index as of the store's generation, then point the manifest at it."""

@@ -49,11 +49,16 @@ class FaissIndex:
         self._search_native = None
         return int(self._native.remove_ids(np.asarray(ids, dtype=np.int64)))
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` best (row id, score) pairs for one query vector, best first."""
-        if len(self) == 0 or k <= 0:
+    def search(self, query: np.ndarray, k: int, allowed_ids: set[int] | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best (row id, score) pairs for one query vector, best first, optionally among ``allowed_ids``."""
+        if len(self) == 0 or k <= 0 or (allowed_ids is not None and not allowed_ids):
             return []
-        scores, ids = self._searcher().search(_as_matrix(query, self.dim), min(k, len(self)))
+        if allowed_ids is None:
+            scores, ids = self._searcher().search(_as_matrix(query, self.dim), min(k, len(self)))
+        else:
+            params = _faiss().SearchParameters()
+            params.sel = _faiss().IDSelectorBatch(np.fromiter(allowed_ids, dtype=np.int64))
+            scores, ids = self._native.search(_as_matrix(query, self.dim), min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
     def save(self, path: Path) -> None:

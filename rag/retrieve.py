@@ -1,32 +1,69 @@
-"""Retrieval over a collection: dense FAISS search (hybrid BM25 fusion builds on this)."""
+"""Retrieval over a collection: dense FAISS + BM25, fused by reciprocal rank, near-duplicates removed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 from rag.collection import Collection
 from rag.config import Settings
 from rag.embedders import make_embedder
+from rag.fusion import drop_near_duplicates, reciprocal_rank_fusion
+from rag.lexical import LexicalIndex
 from rag.protocols import Embedder
 from rag.types import Passage
+
+MODES = ("hybrid", "dense", "bm25")
 
 
 @dataclass
 class Retriever:
-    """Embeds a query with the collection's embedder and returns the best passages."""
+    """Embeds a query with the collection's embedder and returns the best passages.
+
+    ``candidates`` hits are taken from each retriever before fusion; the lexical index is built from
+    the store and rebuilt when the store's generation changes (an ingest ran).
+    """
 
     collection: Collection
     embedder: Embedder
+    candidates: int = 50
+    _lexical: LexicalIndex | None = field(default=None, init=False, repr=False)
+    _lexical_generation: int = field(default=-1, init=False, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
         embedder = embedder or make_embedder(settings.embedder, settings.device, settings.embed_batch_size)
         return cls(Collection.open_for_read(settings.collection_dir(), embedder.name), embedder)
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", docs: Sequence[str] | None = None) -> list[Passage]:
+        """The ``k`` best passages; ``docs`` limits the search to documents given by path or file name."""
         if not query.strip():
             raise ValueError("the query is empty")
-        return self.collection.search(self.embedder.embed([query])[0], k)
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        self.collection.refresh()
+        allowed = self.collection.store.row_ids_of(docs) if docs else None
+        hits = self._ranked(query, mode, allowed)
+        passages = self.collection.passages(hits[: max(self.candidates, k)])
+        keep = drop_near_duplicates([passage.text for passage in passages])
+        return [passages[i] for i in keep][:k]
+
+    def _ranked(self, query: str, mode: str, allowed: set[int] | None) -> list[tuple[int, float]]:
+        dense = self._dense(query, allowed) if mode != "bm25" else []
+        lexical = self.lexical().search(query, self.candidates, allowed) if mode != "dense" else []
+        if mode != "hybrid":
+            return dense or lexical
+        return reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]])
+
+    def _dense(self, query: str, allowed: set[int] | None) -> list[tuple[int, float]]:
+        return self.collection.index.search(self.embedder.embed([query])[0], self.candidates, allowed)
+
+    def lexical(self) -> LexicalIndex:
+        generation = self.collection.store.generation
+        if self._lexical is None or generation != self._lexical_generation:
+            self._lexical = LexicalIndex.build(self.collection.store.texts())
+            self._lexical_generation = generation
+        return self._lexical
 
     def close(self) -> None:
         self.collection.close()

@@ -120,6 +120,16 @@ class Store:
         query = f"SELECT row_id, chunk_id, doc, page, start, end, text FROM chunks WHERE row_id IN ({marks})"
         return {row[0]: Chunk(*row[1:]) for row in self._db.execute(query, [int(i) for i in row_ids])}
 
+    def texts(self) -> list[tuple[int, str]]:
+        """(row id, text) of every chunk, for the lexical index."""
+        return self._db.execute("SELECT row_id, text FROM chunks ORDER BY row_id").fetchall()
+
+    def row_ids_of(self, docs: Sequence[str]) -> set[int]:
+        """Row ids of the chunks of documents named by full path or by file name."""
+        marks = ",".join("?" * len(docs))
+        query = f"SELECT row_id, doc FROM chunks WHERE doc IN ({marks}) OR {_file_name_sql('doc')} IN ({marks})"
+        return {row[0] for row in self._db.execute(query, [*docs, *docs])}
+
     def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
         query = "SELECT row_id, chunk_id, doc, page, start, end, text FROM chunks ORDER BY row_id"
         for row in self._db.execute(query):
@@ -168,6 +178,11 @@ class _Transaction:
             "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
         self._db.execute("COMMIT")
+
+
+def _file_name_sql(column: str) -> str:
+    """SQL for the part of a path after its last '/'."""
+    return f"replace({column}, rtrim({column}, replace({column}, '/', '')), '')"
 
 
 def _record(row: tuple) -> DocumentRecord:

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from rag.fusion import drop_near_duplicates, jaccard, reciprocal_rank_fusion, shingles
+
+RANKINGS = st.lists(st.lists(st.integers(0, 30), unique=True, max_size=20), min_size=1, max_size=4)
+
+
+@given(RANKINGS)
+def test_fusion_keeps_every_key_once_with_descending_scores(rankings: list[list[int]]) -> None:
+    fused = reciprocal_rank_fusion(rankings)
+    keys = [key for key, _ in fused]
+    assert sorted(keys) == sorted({key for ranking in rankings for key in ranking})
+    assert all(a[1] >= b[1] for a, b in zip(fused, fused[1:]))
+
+
+@given(RANKINGS, st.integers(1000, 2000))
+def test_a_key_first_everywhere_wins(rankings: list[list[int]], champion: int) -> None:
+    fused = reciprocal_rank_fusion([[champion, *ranking] for ranking in rankings])
+    assert fused[0][0] == champion
+
+
+def test_fusion_rewards_agreement() -> None:
+    fused = dict(reciprocal_rank_fusion([["a", "b", "c"], ["c", "b", "a"], ["b"]]))
+    assert fused["b"] > fused["a"] == fused["c"]
+
+
+@given(st.lists(st.text(alphabet="ab c", max_size=30), max_size=8))
+def test_dedupe_keeps_first_and_only_dissimilar(texts: list[str]) -> None:
+    kept = drop_near_duplicates(texts, 0.8)
+    assert kept == sorted(kept) and (not texts or kept[0] == 0)
+    for position, i in enumerate(kept):
+        assert all(jaccard(shingles(texts[i]), shingles(texts[j])) < 0.8 for j in kept[:position])
