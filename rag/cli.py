@@ -13,7 +13,7 @@ from typing import Sequence
 
 from rag.config import Settings, load_settings
 from rag.retrieve import MODES
-from rag.types import IngestReport, Passage
+from rag.types import Answer, IngestReport, Passage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -28,9 +28,26 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_ingest(commands.add_parser("ingest", help="add or update documents in a collection"))
     _add_search(commands.add_parser("search", help="find the passages most similar to a query"))
+    _add_ask(commands.add_parser("ask", help="answer a question from a collection, citing passages"))
     commands.add_parser("collections", help="list collections and their documents").add_argument(
         "--json", action="store_true")
+    models = commands.add_parser("models", help="list or prepare the packaged generator models")
+    models.add_argument("action", choices=("list", "prepare"))
+    models.add_argument("name", nargs="?", default="default", help="default, small, tiny, a .gguf file or a model dir")
     return parser
+
+
+def _add_ask(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("question")
+    parser.add_argument("--collection", help="collection name (default: 'default')")
+    parser.add_argument("--model", help="default (Qwen2.5-Coder-1.5B), small, tiny, a model dir, .gguf file or hub id")
+    parser.add_argument("-k", type=int, default=5, help="passages given to the model (5)")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval: hybrid (default), dense, bm25")
+    parser.add_argument("--doc", action="append", dest="docs", metavar="NAME", help="only this document (repeatable)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="answer length limit in tokens (256)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling when temperature > 0")
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end, no streaming")
 
 
 def _add_ingest(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings(
         data_dir=args.data_dir, eval_data=args.eval_data, embedder=args.embedder, device=args.device,
         collection=getattr(args, "collection", None), workers=getattr(args, "workers", None),
+        model=getattr(args, "model", None),
         file_timeout_s=getattr(args, "file_timeout_s", None), max_file_mb=getattr(args, "max_file_mb", None),
         chunk_tokens=getattr(args, "chunk_tokens", None), chunk_overlap=getattr(args, "chunk_overlap", None),
     )
@@ -125,6 +143,52 @@ def render_passages(passages: list[Passage]) -> str:
                        + p.text[:400].replace("\n", " ") for n, p in enumerate(passages, start=1))
 
 
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.pipeline import AskOptions, open_pipeline
+    from rag.types import GenerationOptions
+
+    log = (lambda message: None) if args.json else (lambda message: print(message, file=sys.stderr))
+    pipeline = open_pipeline(settings, log=log)
+    generation = GenerationOptions(args.max_new_tokens, args.temperature, args.top_p)
+    stream = pipeline.stream(args.question, AskOptions(args.k, args.mode, tuple(args.docs or ()), generation))
+    for piece in stream:
+        if not args.json:
+            print(piece, end="", flush=True)
+    answer = stream.result()
+    pipeline.close()
+    print(json.dumps(answer_json(answer)) if args.json else "\n\n" + render_sources(answer))
+    return EXIT_OK
+
+
+def answer_json(answer: Answer) -> dict:
+    sentences = [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score}
+                 for s in answer.sentences]
+    passages = [{"n": n, **passage_json(p)} for n, p in enumerate(answer.passages, start=1)]
+    return {"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
+            "sentences": sentences, "passages": passages, "model": answer.model, "timings_ms": answer.timings_ms}
+
+
+def render_sources(answer: Answer) -> str:
+    cited = sorted({n for sentence in answer.sentences for n in sentence.citations})
+    lines = [f"[{n}] {Path(p.doc).name}, page {p.page}" + ("" if n in cited else "  (not cited)")
+             for n, p in enumerate(answer.passages, start=1)]
+    seconds = answer.timings_ms.get("total", 0.0) / 1000
+    return "Sources:\n" + "\n".join(lines or ["(none)"]) + f"\n({answer.model}, {seconds:.1f} s)"
+
+
+def run_models(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.models import GENERATORS, resolve_generator
+
+    if args.action == "list":
+        for name, packaged in GENERATORS.items():
+            ready = (settings.model_cache_dir / "bf16" / Path(packaged.gguf_file).stem / "complete.json").is_file()
+            print(f"{name:<8} {packaged.model:<30} {'prepared' if ready else 'not prepared'}  ({packaged.install})")
+        return EXIT_OK
+    source = resolve_generator(args.name, settings.model_cache_dir, lambda m: print(m, file=sys.stderr))
+    print(f"{source.name}: ready at {source.location}")
+    return EXIT_OK
+
+
 def run_collections(args: argparse.Namespace, settings: Settings) -> int:
     from rag.collection import Collection, list_collections
 
@@ -150,7 +214,8 @@ def _quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-_COMMANDS = {"ingest": run_ingest, "search": run_search, "collections": run_collections}
+_COMMANDS = {"ingest": run_ingest, "search": run_search, "ask": run_ask, "collections": run_collections,
+             "models": run_models}
 
 if __name__ == "__main__":
     raise SystemExit(main())

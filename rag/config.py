@@ -28,6 +28,20 @@ class Settings:
     max_file_mb: float = 256.0
     worker_memory_mb: int = 4096
     embed_batch_size: int = 32
+    model: str = "default"
+    max_context_tokens: int = 4096
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    retrieval_mode: str = "hybrid"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def __post_init__(self) -> None:
+        for name in ("data_dir", "eval_data"):
+            object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
 
     def collection_dir(self, name: str | None = None) -> Path:
         return self.data_dir / "collections" / (name or self.collection)
@@ -48,6 +62,8 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "RAG_WORKERS": ("workers", int),
     "RAG_FILE_TIMEOUT_S": ("file_timeout_s", float),
     "RAG_MAX_FILE_MB": ("max_file_mb", float),
+    "RAG_MODEL": ("model", str),
+    "RAG_MAX_CONTEXT_TOKENS": ("max_context_tokens", int),
 }
 
 

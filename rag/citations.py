@@ -1,0 +1,58 @@
+"""Pure functions over answer text: sentences, their [n] citations, and abstention."""
+
+from __future__ import annotations
+
+import re
+
+from rag.prompts import ABSTAIN_TEXT
+
+_CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+_LEADING_CITATIONS = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*")
+_NO_ANSWER = re.compile(
+    r"(do(es)? not (contain|provide|include|mention|specify|state)|no (information|mention)|"
+    r"cannot be (answered|determined)|not (mentioned|provided|specified|stated) in)", re.IGNORECASE)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences (and list items), with citations that follow a full stop kept on their sentence.
+
+    >>> split_sentences("It is 16.5 metres deep. [2] It opened in 2027 [1].")
+    ['It is 16.5 metres deep. [2]', 'It opened in 2027 [1].']
+    """
+    sentences: list[str] = []
+    for piece in _BOUNDARY.split(text):
+        piece = piece.strip() if piece else ""
+        leading = _LEADING_CITATIONS.match(piece)
+        if leading and sentences:
+            sentences[-1] += " " + leading.group(1).strip()
+            piece = piece[leading.end():]
+        if piece.strip(" -*•"):
+            sentences.append(piece)
+    return sentences
+
+
+def citations(sentence: str, passages: int) -> tuple[int, ...]:
+    """Distinct cited passage numbers within 1..passages, in order of appearance.
+
+    >>> citations("Up 6% [1][3, 2] and [9].", passages=3)
+    (1, 3, 2)
+    """
+    found: list[int] = []
+    for group in _CITATION.findall(sentence):
+        for number in re.split(r"\s*[,;]\s*", group):
+            if 1 <= int(number) <= passages and int(number) not in found:
+                found.append(int(number))
+    return tuple(found)
+
+
+def is_abstention(text: str, cited_anything: bool) -> bool:
+    """True for the instructed refusal, or a refusal-like answer that cites nothing.
+
+    >>> is_abstention("The documents do not contain the answer.", cited_anything=False)
+    True
+    >>> is_abstention("The report does not mention a date, but the cranes lift 65 t [1].", cited_anything=True)
+    False
+    """
+    core = ABSTAIN_TEXT.lower().rstrip(".")
+    return core in text.lower() or (not cited_anything and bool(_NO_ANSWER.search(text)))

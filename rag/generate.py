@@ -1,0 +1,160 @@
+"""Generators: a local transformers decoder (streaming) and a deterministic fake for tests."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from rag.embedders import quiet_transformers, resolve_device, word_tokens
+from rag.models import resolve_generator
+from rag.prompts import ABSTAIN_TEXT
+from rag.protocols import Generator, Messages
+from rag.types import GenerationOptions
+
+
+def cpu_has_fast_bf16() -> bool:
+    """bf16 pays on CPUs with AVX512-BF16 or AMX; on AVX2 alone it is several times slower than fp32."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def pick_dtype(device: str) -> Any:
+    import torch
+
+    return torch.bfloat16 if device.startswith("cuda") or cpu_has_fast_bf16() else torch.float32
+
+
+@dataclass
+class TransformersGenerator:
+    """A Hugging Face causal LM (packaged name, local dir, GGUF file or hub id), loaded once in ``warm_up``."""
+
+    spec: str = "default"
+    device: str = "auto"
+    cache_dir: Path = Path(".rag-data/models")
+    max_context: int = 4096
+    log: Callable[[str], None] = lambda message: None
+    _model: Any = field(default=None, init=False, repr=False)
+    _tokenizer: Any = field(default=None, init=False, repr=False)
+    _name: str = field(default="", init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self._name or self.spec
+
+    @property
+    def context_window(self) -> int:
+        self.warm_up()
+        return min(int(getattr(self._model.config, "max_position_embeddings", self.max_context)), self.max_context)
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is None:
+                self._load()
+
+    def count_tokens(self, text: str) -> int:
+        self.warm_up()
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def stream(self, messages: Messages, options: GenerationOptions) -> Iterator[str]:
+        """Yield text pieces as the model writes them (generation runs in a background thread)."""
+        from transformers import TextIteratorStreamer
+
+        self.warm_up()
+        inputs = self._tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(self._model.device)
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        failure: list[BaseException] = []
+        worker = threading.Thread(target=self._generate, args=(inputs, options, streamer, failure), daemon=True)
+        worker.start()
+        yield from streamer
+        worker.join()
+        if failure:
+            raise failure[0]
+
+    def _generate(self, inputs: Any, options: GenerationOptions, streamer: Any, failure: list) -> None:
+        import torch
+
+        sampling = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p} \
+            if options.temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        try:
+            with self._lock, torch.inference_mode():
+                self._model.generate(**inputs, max_new_tokens=options.max_new_tokens, streamer=streamer,
+                                     pad_token_id=self._tokenizer.eos_token_id, **sampling)
+        except BaseException as error:  # surfaced in the consuming thread
+            failure.append(error)
+            streamer.end()
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        quiet_transformers()
+        source = resolve_generator(self.spec, self.cache_dir, self.log)
+        device = resolve_device(self.device)
+        self._tokenizer = AutoTokenizer.from_pretrained(source.location)
+        model = AutoModelForCausalLM.from_pretrained(source.location, dtype=pick_dtype(device)).to(device).eval()
+        if device == "cpu":
+            for parameter in model.parameters():  # fresh memory decodes ~25% faster than the mmapped cache
+                parameter.data = parameter.data.clone()
+        torch.set_grad_enabled(False)
+        self._model, self._name = model, source.name
+
+
+@dataclass
+class FakeGenerator:
+    """Deterministic stand-in for tests: cites the passage sharing most words with the question.
+
+    It answers with that passage's first sentence and ``[n]``, or abstains when no passage shares a
+    content word. Output streams word by word.
+    """
+
+    reply: Callable[[Messages], str] | None = None
+    calls: list[Messages] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return "fake"
+
+    @property
+    def context_window(self) -> int:
+        return 4096
+
+    def warm_up(self) -> None:
+        return None
+
+    def count_tokens(self, text: str) -> int:
+        return len(word_tokens(text))
+
+    def stream(self, messages: Messages, options: GenerationOptions) -> Iterator[str]:
+        self.calls.append(messages)
+        text = self.reply(messages) if self.reply else _best_passage_answer(messages[-1]["content"])
+        words = text.split(" ")[: options.max_new_tokens]
+        for index, word in enumerate(words):
+            yield word if index == 0 else " " + word
+
+
+_STOP = frozenset("a an and are at by did does do for from how in is it of on or the to was what when where which who why with".split())
+
+
+def _best_passage_answer(user_message: str) -> str:
+    question = user_message.rsplit("Question:", 1)[-1]
+    wanted = {w for w in word_tokens(question) if w.isalnum() and w not in _STOP}
+    blocks = re.findall(r"^\[(\d+)\] \([^)]*\)\n(.*?)(?=\n\n\[\d+\] |\n\nQuestion:|\Z)", user_message, re.S | re.M)
+    sentences = [(len(wanted & set(word_tokens(sentence))), -int(n), sentence.strip().rstrip("."))
+                 for n, text in blocks for sentence in re.split(r"(?<=[.!?])\s+", text.replace("\n", " "))]
+    overlap, negative_number, sentence = max(sentences, default=(0, 0, ""))
+    return f"{sentence} [{-negative_number}]." if overlap else ABSTAIN_TEXT
+
+
+def make_generator(spec: str, device: str = "auto", cache_dir: Path = Path(".rag-data/models"),
+                   max_context: int = 4096, log: Callable[[str], None] = lambda message: None) -> Generator:
+    """'fake' for the test generator; anything else is a transformers model spec."""
+    if spec == "fake":
+        return FakeGenerator()
+    return TransformersGenerator(spec, device, cache_dir, max_context, log)

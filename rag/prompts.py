@@ -1,0 +1,74 @@
+"""Pure prompt builders: numbered passages, instructions to cite and to abstain, a token budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rag.types import Passage
+
+ABSTAIN_TEXT = "The documents do not contain the answer."
+
+SYSTEM_PROMPT = (
+    "You are a careful analyst. Answer the question using only the numbered passages you are given. "
+    "After every sentence, cite the passages that support it with their numbers in square brackets, "
+    "like [1] or [2][3]. Do not use outside knowledge and do not guess. Be concise. "
+    f'If the passages do not contain the answer, reply with exactly this sentence: "{ABSTAIN_TEXT}"'
+)
+
+PASSAGE_TEMPLATE = "[{n}] ({doc}, page {page})\n{text}"
+QUESTION_TEMPLATE = "Passages:\n\n{passages}\n\nQuestion: {question}"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Chat messages and the passages they show, numbered from 1 in this order."""
+
+    messages: list[dict[str, str]]
+    passages: tuple[Passage, ...]
+
+
+def format_passage(number: int, passage: Passage, text: str | None = None) -> str:
+    """One numbered passage with its document and page.
+
+    >>> from rag.types import Chunk
+    >>> format_passage(2, Passage(Chunk("i", "/d/report.pdf", 3, 0, 5, "Hello"), 0.5))
+    '[2] (report.pdf, page 3)\\nHello'
+    """
+    return PASSAGE_TEMPLATE.format(n=number, doc=Path(passage.doc).name, page=passage.page,
+                                   text=passage.text if text is None else text)
+
+
+def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
+                 count_tokens: Callable[[str], int]) -> Prompt:
+    """Messages holding as many passages (best first) as fit ``budget_tokens``; the last may be cut."""
+    fixed = count_tokens(SYSTEM_PROMPT) + count_tokens(QUESTION_TEMPLATE.format(passages="", question=question)) + 16
+    remaining, shown = budget_tokens - fixed, []
+    for passage in passages:
+        block = format_passage(len(shown) + 1, passage)
+        cost = count_tokens(block) + 2
+        if cost > remaining:
+            cut = _cut_to_fit(passage.text, remaining - count_tokens(format_passage(len(shown) + 1, passage, "")) - 2, count_tokens)
+            if cut:
+                shown.append((passage, format_passage(len(shown) + 1, passage, cut)))
+            break
+        shown.append((passage, block))
+        remaining -= cost
+    user = QUESTION_TEMPLATE.format(passages="\n\n".join(block for _, block in shown), question=question.strip())
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    return Prompt(messages, tuple(passage for passage, _ in shown))
+
+
+def _cut_to_fit(text: str, budget: int, count_tokens: Callable[[str], int]) -> str:
+    """The longest prefix of ``text`` (at a word boundary) within ``budget`` tokens; '' if under 32."""
+    if budget < 32:
+        return ""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_tokens(text[:middle]) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rsplit(" ", 1)[0] + " ..."
