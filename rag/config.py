@@ -34,14 +34,17 @@ class Settings:
     temperature: float = 0.0
     top_p: float = 1.0
     retrieval_mode: str = "hybrid"
+    models_dir: Path | None = None
 
     @property
     def model_cache_dir(self) -> Path:
-        return self.data_dir / "models"
+        """Joined GGUF files and bf16 caches (default: <data dir>/models)."""
+        return self.models_dir or self.data_dir / "models"
 
     def __post_init__(self) -> None:
-        for name in ("data_dir", "eval_data"):
-            object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
+        for name in ("data_dir", "eval_data", "models_dir"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
 
     def collection_dir(self, name: str | None = None) -> Path:
         return self.data_dir / "collections" / (name or self.collection)
@@ -63,6 +66,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "RAG_FILE_TIMEOUT_S": ("file_timeout_s", float),
     "RAG_MAX_FILE_MB": ("max_file_mb", float),
     "RAG_MODEL": ("model", str),
+    "RAG_MODELS_DIR": ("models_dir", Path),
     "RAG_MAX_CONTEXT_TOKENS": ("max_context_tokens", int),
 }
 

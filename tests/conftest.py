@@ -18,10 +18,14 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO / "data" / "sample"
 
 
+MODELS_DIR = REPO / ".rag-data" / "models"  # shared with `make demo`: the bf16 cache is built once
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Hash embedder, two workers, a private data dir."""
-    return load_settings({}, data_dir=tmp_path / "data", embedder="hash", workers=2, file_timeout_s=60.0)
+    """Hash embedder, fake generator, two workers, a private data dir."""
+    return load_settings({}, data_dir=tmp_path / "data", embedder="hash", model="fake", workers=2,
+                         file_timeout_s=60.0, models_dir=MODELS_DIR)
 
 
 @pytest.fixture

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import IngestOptions, ingest_paths
+from ingest.runners import SerialRunner
+from rag.citations import citations, is_abstention, split_sentences
+from rag.cli import main
+from rag.config import Settings
+from rag.embedders import HashEmbedder, WordCounter
+from rag.generate import FakeGenerator
+from rag.langchain import as_langchain_retriever
+from rag.pipeline import AskOptions, Pipeline
+from rag.prompts import ABSTAIN_TEXT, build_prompt
+from rag.retrieve import Retriever
+from rag.types import Chunk, GenerationOptions, Passage
+
+
+def _passage(n: int, words: int = 50) -> Passage:
+    return Passage(Chunk(f"c{n}", f"/docs/d{n}.pdf", n, 0, 10, " ".join(f"w{n}x{i}" for i in range(words))), 1.0 / n)
+
+
+def test_prompt_numbers_passages_and_respects_the_budget() -> None:
+    count = WordCounter()
+    passages = [_passage(n) for n in range(1, 6)]
+    roomy = build_prompt("What is w1x3?", passages, 10_000, count)
+    assert len(roomy.passages) == 5 and "[5] (d5.pdf, page 5)" in roomy.messages[1]["content"]
+    assert ABSTAIN_TEXT in roomy.messages[0]["content"]
+    tight = build_prompt("What is w1x3?", passages, 250, count)
+    assert 1 <= len(tight.passages) < 5
+    assert sum(count(m["content"]) for m in tight.messages) <= 250
+    assert tight.passages == tuple(passages[: len(tight.passages)])
+
+
+def test_sentences_citations_and_abstention() -> None:
+    text = "The channel is 16.5 metres deep [1]. Cranes lift 65 tonnes. [2][7]\n- Rail opens in 2027 [3, 1]."
+    sentences = split_sentences(text)
+    assert sentences == ["The channel is 16.5 metres deep [1].", "Cranes lift 65 tonnes. [2][7]", "- Rail opens in 2027 [3, 1]."]
+    assert [citations(s, 3) for s in sentences] == [(1,), (2,), (3, 1)]
+    assert is_abstention(ABSTAIN_TEXT, False) and is_abstention("The passages do not mention it.", False)
+    assert not is_abstention("The passages do not mention the date, but cranes lift 65 t [1].", True)
+
+
+@pytest.fixture
+def pipeline(settings: Settings, sample_copy: Path):
+    ingest_paths([sample_copy], settings, embedder=HashEmbedder(), runner=SerialRunner(),
+                 options=IngestOptions(progress=False))
+    opened = Pipeline(Retriever.open(settings, HashEmbedder()), FakeGenerator())
+    yield opened
+    opened.close()
+
+
+def test_streamed_answer_cites_the_page(pipeline: Pipeline) -> None:
+    stream = pipeline.stream("How deep is the main channel after dredging?", AskOptions(k=3))
+    pieces = list(stream)
+    answer = stream.answer
+    assert len(pieces) > 3 and "".join(pieces).strip() == answer.text
+    assert "16.5 metres" in answer.text and not answer.abstained
+    cited = answer.passages[answer.sentences[0].citations[0] - 1]
+    assert Path(cited.doc).name == "valmara-port-annual-report-2025.pdf" and cited.page == 2
+    assert set(answer.timings_ms) == {"retrieve", "first_token", "generate", "check", "total"}
+
+
+def test_unanswerable_question_is_abstained(pipeline: Pipeline) -> None:
+    answer = pipeline.answer("Who won the football world cup in 1998?")
+    assert answer.abstained and answer.text == ABSTAIN_TEXT
+
+
+def test_max_new_tokens_and_document_filter_reach_the_generator(pipeline: Pipeline) -> None:
+    options = AskOptions(k=2, docs=("helios-h2-battery-faq.md",), generation=GenerationOptions(max_new_tokens=3))
+    answer = pipeline.answer("How heavy is the Helios H2 battery unit?", options)
+    assert len(answer.text.split()) == 3
+    assert {Path(p.doc).name for p in answer.passages} == {"helios-h2-battery-faq.md"}
+    assert "helios-h2-battery-faq.md" in pipeline.generator.calls[-1][1]["content"]
+
+
+def test_langchain_adapter(pipeline: Pipeline) -> None:
+    documents = as_langchain_retriever(pipeline.retriever, k=2).invoke("Korsgaard map collection")
+    assert len(documents) == 2 and "3,400" in documents[0].page_content
+    assert documents[0].metadata["doc"].endswith(".html") and documents[0].metadata["page"] == 1
+
+
+def test_cli_ask_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path) -> None:
+    base = ["--data-dir", str(tmp_path), "--embedder", "hash"]
+    assert main([*base, "ingest", str(sample_copy), "--json"]) == 0
+    capsys.readouterr()
+    assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake", "--json", "-k", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"question", "answer", "abstained", "sentences", "passages", "model", "timings_ms"}
+    assert "3,400" in result["answer"] and result["sentences"][0]["verdict"] == "unchecked"
+    assert result["passages"][0]["n"] == 1 and result["model"] == "fake"
+    assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake"]) == 0
+    assert "Sources:" in capsys.readouterr().out
