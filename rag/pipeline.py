@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 from rag.citations import citations, is_abstention, split_sentences
 from rag.config import Settings, load_settings
@@ -28,7 +28,7 @@ class AskOptions:
 class AnswerStream:
     """Iterate for the answer's text pieces as they are written; then ``.answer`` holds the result."""
 
-    def __init__(self, pieces: Iterator[str], finish: "callable") -> None:  # type: ignore[valid-type]
+    def __init__(self, pieces: Iterator[str], finish: Callable[[str], Answer]) -> None:
         self._pieces, self._finish, self._text = pieces, finish, []
         self.answer: Answer | None = None
 
@@ -52,7 +52,6 @@ class Pipeline:
 
     retriever: Retriever
     generator: Generator
-    _timer: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     def stream(self, question: str, options: AskOptions = AskOptions()) -> AnswerStream:
         started = time.perf_counter()
@@ -91,7 +90,8 @@ class Pipeline:
         self.retriever.close()
 
 
-def open_pipeline(settings: Settings, generator: Generator | None = None, log=lambda message: None) -> Pipeline:  # noqa: ANN001
+def open_pipeline(settings: Settings, generator: Generator | None = None,
+                  log: Callable[[str], None] = lambda message: None) -> Pipeline:
     """A pipeline over ``settings.collection`` with ``settings.model`` (or the given generator)."""
     generator = generator or make_generator(settings.model, settings.device, settings.model_cache_dir,
                                             settings.max_context_tokens, log)

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from rag.eval.metrics import hit_at_k, recall_at_k, reciprocal_rank
+
+DOCS = st.lists(st.sampled_from("abcdefgh"), max_size=12)
+
+
+def test_hand_computed_cases() -> None:
+    ranked = ["a.pdf", "a.pdf", "b.pdf", "c.pdf", "d.pdf"]
+    assert recall_at_k(ranked, ["b.pdf", "d.pdf", "z.pdf"], k=3) == pytest.approx(1 / 3)
+    assert recall_at_k(ranked, ["b.pdf", "d.pdf", "z.pdf"], k=4) == pytest.approx(2 / 3)
+    assert hit_at_k(ranked, ["c.pdf"], k=2) == 0.0 and hit_at_k(ranked, ["c.pdf"], k=3) == 1.0
+    assert reciprocal_rank(ranked, ["c.pdf", "d.pdf"]) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError):
+        recall_at_k(ranked, [], k=5)
+
+
+@given(DOCS, st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=4), st.integers(1, 10))
+def test_bounds_and_monotonicity(ranked: list[str], gold: list[str], k: int) -> None:
+    assert 0.0 <= recall_at_k(ranked, gold, k) <= hit_at_k(ranked, gold, k) <= 1.0
+    assert recall_at_k(ranked, gold, k) <= recall_at_k(ranked, gold, k + 1)
+    assert 0.0 <= reciprocal_rank(ranked, gold) <= 1.0
