@@ -66,7 +66,8 @@ class Pipeline:
 
         def timed() -> Iterator[str]:
             for piece in pieces:
-                first_token.append(first_token[0] if first_token else time.perf_counter())
+                if not first_token:
+                    first_token.append(time.perf_counter())
                 yield piece
 
         return AnswerStream(timed(), lambda text: self._answer(
