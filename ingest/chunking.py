@@ -58,7 +58,9 @@ def split_spans(text: str, settings: ChunkSettings, count_tokens: TokenCounter) 
     """
     spans: list[tuple[int, int]] = []
     for piece in _split(text, settings, count_tokens):
-        spans.append(_locate(text, piece, spans))
+        span = _locate(text, piece, spans)
+        if span is not None:
+            spans.append(span)
     return spans
 
 
@@ -87,10 +89,12 @@ def _hard_split(piece: str, limit: int, count_tokens: TokenCounter) -> list[str]
     return _hard_split(piece[:middle], limit, count_tokens) + _hard_split(piece[middle:], limit, count_tokens)
 
 
-def _locate(text: str, piece: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+def _locate(text: str, piece: str, spans: list[tuple[int, int]]) -> tuple[int, int] | None:
     """Where ``piece`` sits: the latest occurrence after the previous start that leaves no gap.
 
     Overlapping chunks start before the previous end; adjacent ones start after blank text only.
+    None for a piece that only repeats text already placed (the splitter's overlap can emit one
+    on highly repetitive text).
     """
     previous_start, previous_end = spans[-1] if spans else (-1, 0)
     gap_end = previous_end + (len(text[previous_end:]) - len(text[previous_end:].lstrip()))
@@ -100,5 +104,7 @@ def _locate(text: str, piece: str, spans: list[tuple[int, int]]) -> tuple[int, i
         best = candidate
         candidate = text.find(piece, candidate + 1)
     if best == -1:
+        if piece in text[: previous_end]:
+            return None
         raise AssertionError(f"chunk text not found in page text: {piece[:40]!r}")
     return best, best + len(piece)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.config import Settings, load_settings
+from rag.check import POLICIES
 from rag.retrieve import MODES
 from rag.types import Answer, IngestReport, Passage
 
@@ -47,6 +48,8 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=256, help="answer length limit in tokens (256)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling when temperature > 0")
+    parser.add_argument("--check-policy", choices=POLICIES, default="flag",
+                        help="flag (mark unsupported sentences; default), strict (drop them), off")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end, no streaming")
 
 
@@ -144,28 +147,38 @@ def render_passages(passages: list[Passage]) -> str:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.check import CheckSettings
     from rag.pipeline import AskOptions, open_pipeline
     from rag.types import GenerationOptions
 
     log = (lambda message: None) if args.json else (lambda message: print(message, file=sys.stderr))
     pipeline = open_pipeline(settings, log=log)
     generation = GenerationOptions(args.max_new_tokens, args.temperature, args.top_p)
-    stream = pipeline.stream(args.question, AskOptions(args.k, args.mode, tuple(args.docs or ()), generation))
+    check = CheckSettings(policy=args.check_policy)
+    stream = pipeline.stream(args.question, AskOptions(args.k, args.mode, tuple(args.docs or ()), generation, check))
     for piece in stream:
         if not args.json:
             print(piece, end="", flush=True)
     answer = stream.result()
     pipeline.close()
-    print(json.dumps(answer_json(answer)) if args.json else "\n\n" + render_sources(answer))
+    print(json.dumps(answer_json(answer)) if args.json else "\n\n" + render_checks(answer) + render_sources(answer))
     return EXIT_OK
 
 
 def answer_json(answer: Answer) -> dict:
-    sentences = [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score}
-                 for s in answer.sentences]
+    sentences = [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score,
+                  "evidence": asdict(s.evidence) if s.evidence else None, "note": s.note} for s in answer.sentences]
     passages = [{"n": n, **passage_json(p)} for n, p in enumerate(answer.passages, start=1)]
     return {"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
             "sentences": sentences, "passages": passages, "model": answer.model, "timings_ms": answer.timings_ms}
+
+
+def render_checks(answer: Answer) -> str:
+    """One line per checked sentence: its verdict mark, score and note."""
+    marks = {"supported": "✓", "unsupported": "✗", "contradicted": "✗✗"}
+    lines = [f"  {marks[s.verdict]} {s.verdict:<12} {s.score:.2f}  {s.text[:90]}" + (f"  ({s.note})" if s.note else "")
+             for s in answer.sentences if s.verdict in marks]
+    return ("Checks:\n" + "\n".join(lines) + "\n\n") if lines else ""
 
 
 def render_sources(answer: Answer) -> str:

@@ -77,6 +77,36 @@ class TransformersGenerator:
         if failure:
             raise failure[0]
 
+    def choice_probabilities(self, prefix: str, suffixes: list[str], choices: list[str]) -> list[list[float]]:
+        """P(next token is each choice) after ``prefix + suffix``, for each suffix, normalised over the
+        choices; the prefix is run once and its key/value cache reused for every suffix."""
+        import torch
+
+        self.warm_up()
+        choice_ids = [self._single_token_ids(choice) for choice in choices]
+        with self._lock, torch.inference_mode():
+            prefix_ids = self._tokenizer(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
+            cache = self._model(prefix_ids, use_cache=True).past_key_values
+            rows = []
+            for suffix in suffixes:
+                suffix_ids = self._tokenizer(suffix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
+                logits = self._model(suffix_ids, past_key_values=cache, use_cache=True).logits[0, -1].float()
+                cache.crop(-suffix_ids.shape[1])  # back to the prefix only
+                probabilities = torch.softmax(logits, dim=-1)
+                mass = [float(probabilities[ids].sum()) for ids in choice_ids]
+                rows.append([m / max(sum(mass), 1e-12) for m in mass])
+        return rows
+
+    def _single_token_ids(self, choice: str) -> list[int]:
+        """Token ids that spell the choice alone, with and without a leading space."""
+        ids = {tuple(self._tokenizer.encode(variant, add_special_tokens=False)) for variant in (choice, " " + choice)}
+        return [single[0] for single in ids if len(single) == 1]
+
+    def render_chat(self, messages: Messages) -> str:
+        """The chat template applied as text, ready for the assistant's reply."""
+        self.warm_up()
+        return self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
     def _generate(self, inputs: Any, options: GenerationOptions, streamer: Any, failure: list) -> None:
         import torch
 

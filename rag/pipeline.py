@@ -1,14 +1,15 @@
-"""answer(question) = retrieve -> generate (streamed) -> sentences with citations. Composition only."""
+"""answer(question) = retrieve -> generate (streamed) -> check each sentence. Composition only."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
+from rag.check import CheckSettings, Checker, LLMJudge, OverlapChecker, check_answer
 from rag.citations import citations, is_abstention, split_sentences
 from rag.config import Settings, load_settings
-from rag.generate import make_generator
+from rag.generate import TransformersGenerator, make_generator
 from rag.prompts import ABSTAIN_TEXT, build_prompt
 from rag.protocols import Generator
 from rag.retrieve import Retriever
@@ -23,6 +24,7 @@ class AskOptions:
     mode: str = "hybrid"
     docs: tuple[str, ...] = ()
     generation: GenerationOptions = GenerationOptions()
+    check: CheckSettings = CheckSettings()
 
 
 class AnswerStream:
@@ -52,13 +54,15 @@ class Pipeline:
 
     retriever: Retriever
     generator: Generator
+    checker: Checker | None = None
 
     def stream(self, question: str, options: AskOptions = AskOptions()) -> AnswerStream:
         started = time.perf_counter()
         found = self.retriever.search(question, options.k, mode=options.mode, docs=list(options.docs) or None)
         retrieved = time.perf_counter()
         if not found:
-            return AnswerStream(iter([ABSTAIN_TEXT]), lambda text: self._answer(question, text, (), started, retrieved, retrieved))
+            return AnswerStream(iter([ABSTAIN_TEXT]), lambda text: self._answer(
+                question, text, (), options, (started, retrieved, retrieved)))
         budget = self.generator.context_window - options.generation.max_new_tokens
         prompt = build_prompt(question, found, budget, self.generator.count_tokens)
         pieces = self.generator.stream(prompt.messages, options.generation)
@@ -71,21 +75,25 @@ class Pipeline:
                 yield piece
 
         return AnswerStream(timed(), lambda text: self._answer(
-            question, text, prompt.passages, started, retrieved, first_token[0] if first_token else retrieved))
+            question, text, prompt.passages, options, (started, retrieved, first_token[0] if first_token else retrieved)))
 
     def answer(self, question: str, options: AskOptions = AskOptions()) -> Answer:
         return self.stream(question, options).result()
 
-    def _answer(self, question: str, text: str, passages: Sequence[Passage], started: float,
-                retrieved: float, first_token: float) -> Answer:
+    def _answer(self, question: str, text: str, passages: Sequence[Passage], options: AskOptions,
+                moments: tuple[float, float, float]) -> Answer:
+        started, retrieved, first_token = moments
         text = text.strip()
         sentences = tuple(Sentence(s, citations(s, len(passages))) for s in split_sentences(text))
         abstained = is_abstention(text, any(s.citations for s in sentences))
+        answer = Answer(question, text, abstained, sentences, tuple(passages), self.generator.name)
+        generated = time.perf_counter()
+        if self.checker is not None:
+            answer = check_answer(answer, self.checker, options.check)
         finished = time.perf_counter()
         timings = {"retrieve": retrieved - started, "first_token": first_token - retrieved,
-                   "generate": finished - retrieved, "check": 0.0, "total": finished - started}
-        return Answer(question, text, abstained, sentences, tuple(passages), self.generator.name,
-                      {key: round(value * 1000, 1) for key, value in timings.items()})
+                   "generate": generated - retrieved, "check": finished - generated, "total": finished - started}
+        return replace(answer, timings_ms={key: round(value * 1000, 1) for key, value in timings.items()})
 
     def close(self) -> None:
         self.retriever.close()
@@ -96,7 +104,12 @@ def open_pipeline(settings: Settings, generator: Generator | None = None,
     """A pipeline over ``settings.collection`` with ``settings.model`` (or the given generator)."""
     generator = generator or make_generator(settings.model, settings.device, settings.model_cache_dir,
                                             settings.max_context_tokens, log)
-    return Pipeline(Retriever.open(settings), generator)
+    return Pipeline(Retriever.open(settings), generator, make_checker(generator))
+
+
+def make_checker(generator: Generator) -> Checker:
+    """The loaded decoder as judge when it is a transformers model; word overlap otherwise."""
+    return LLMJudge(generator) if isinstance(generator, TransformersGenerator) else OverlapChecker()
 
 
 _PIPELINES: dict[Settings, Pipeline] = {}
@@ -104,9 +117,9 @@ _PIPELINES: dict[Settings, Pipeline] = {}
 
 def answer(question: str, collection: str = "default", *, model: str | None = None, k: int = 5,
            mode: str = "hybrid", docs: Sequence[str] = (), settings: Settings | None = None,
-           generation: GenerationOptions = GenerationOptions()) -> Answer:
+           generation: GenerationOptions = GenerationOptions(), check: CheckSettings = CheckSettings()) -> Answer:
     """Answer one question from a collection; models load once per process and are reused."""
     settings = (settings or load_settings()).with_overrides(collection=collection, model=model)
     if settings not in _PIPELINES:
         _PIPELINES[settings] = open_pipeline(settings)
-    return _PIPELINES[settings].answer(question, AskOptions(k, mode, tuple(docs), generation))
+    return _PIPELINES[settings].answer(question, AskOptions(k, mode, tuple(docs), generation, check))

@@ -110,13 +110,34 @@ class GenerationOptions:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Where a claim is supported: passage number (1-based) and a character span in its text."""
+
+    passage: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A checker's judgement of one claim against the passages."""
+
+    label: str  # supported | unsupported | contradicted
+    score: float  # probability-like support score in [0, 1]
+    evidence: Evidence | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Sentence:
     """One sentence of an answer, the passages it cites ([n], 1-based) and its check verdict."""
 
     text: str
     citations: tuple[int, ...] = ()
-    verdict: str = "unchecked"
+    verdict: str = "unchecked"  # unchecked | skipped | supported | unsupported | contradicted
     score: float | None = None
+    evidence: Evidence | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)

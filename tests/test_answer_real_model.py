@@ -38,3 +38,21 @@ def test_answer_contains_the_fact_and_cites_its_page(real_pipeline) -> None:
 def test_question_outside_the_documents_is_abstained(real_pipeline) -> None:
     answer = real_pipeline.answer("Who won the 1998 football world cup?", AskOptions(k=3))
     assert answer.abstained, answer.text
+
+
+@pytest.mark.slow
+def test_checker_tells_supported_contradicted_and_unsupported(real_pipeline) -> None:
+    from rag.check import check_answer
+    from rag.types import Answer, Chunk, Passage, Sentence
+
+    port = ("Dredging of the main channel finished in September 2025 and deepened it to 16.5 metres, so the "
+            "largest container ships can now call at any tide. Capital spending in 2025 was 212 million euros.")
+    library = "The Brindlewood Public Library was founded in 1874 by the merchant Amalia Korsgaard."
+    passages = tuple(Passage(Chunk(f"c{i}", f"d{i}", 1, 0, len(t), t), 0.5) for i, t in enumerate([port, library]))
+    claims = ("The main channel was deepened to 16.5 metres [1].", "The main channel was deepened to 14 metres [1].",
+              "The port opened a new cruise terminal in 2025 [1].", "The library was founded in 1874 [1].")
+    answer = Answer("q", " ".join(claims), False, tuple(Sentence(c, (1,)) for c in claims), passages, "m")
+    checked = check_answer(answer, real_pipeline.checker)
+    assert [s.verdict for s in checked.sentences] == ["supported", "contradicted", "unsupported", "supported"]
+    assert checked.sentences[3].evidence.passage == 2 and "[2] does" in checked.sentences[3].note
+    assert port[checked.sentences[0].evidence.start:checked.sentences[0].evidence.end].find("16.5 metres") >= 0

@@ -63,3 +63,9 @@ def test_real_tokenizer_bound() -> None:
     chunks = chunk_page(Page("d", 1, text), ChunkSettings(), count)
     assert len(chunks) > 2
     assert all(count(chunk.text) <= 240 for chunk in chunks)
+
+
+def test_repetitive_text_found_by_hypothesis() -> None:
+    text = "alpha 3.5% 3.5% 3.5% "
+    spans = split_spans(text, ChunkSettings(tokens=8, overlap=4), COUNT)
+    assert [a for a, _ in spans] == sorted({a for a, _ in spans}) and spans[-1][1] == len(text.rstrip())

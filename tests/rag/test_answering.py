@@ -90,7 +90,11 @@ def test_cli_ask_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, sample
     assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake", "--json", "-k", "2"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"question", "answer", "abstained", "sentences", "passages", "model", "timings_ms"}
-    assert "3,400" in result["answer"] and result["sentences"][0]["verdict"] == "unchecked"
+    assert "3,400" in result["answer"] and result["sentences"][0]["verdict"] == "supported"
+    evidence = result["sentences"][0]["evidence"]
+    assert set(evidence) == {"passage", "start", "end"} and evidence["passage"] == 1
+    assert "3,400" in result["passages"][0]["text"][evidence["start"]:evidence["end"]]
     assert result["passages"][0]["n"] == 1 and result["model"] == "fake"
     assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake"]) == 0
-    assert "Sources:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Sources:" in out and "✓ supported" in out

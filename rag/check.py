@@ -1,0 +1,151 @@
+"""Per-sentence fact checking of answers against their passages.
+
+Checkers score (claim, passage) pairs as probabilities (supports, contradicts, does not say):
+- ``LLMJudge``: the loaded decoder answers a one-letter multiple choice; scored from next-token
+  probabilities in one forward pass per claim, with each passage's prompt prefix computed once.
+- ``OverlapChecker``: word overlap; deterministic and free, for tests and as a fallback.
+A lexical guard then lowers the score of a claim whose numbers or names are missing from its evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol, Sequence
+
+from rag.claims import best_span, is_claim, missing_literals, strip_citations, word_overlap
+from rag.prompts import ABSTAIN_TEXT
+from rag.types import Answer, Evidence, Sentence, Verdict
+
+POLICIES = ("flag", "strict", "off")
+CHOICES = ("A", "B", "C")  # supports, contradicts, does not say
+_CLAIM_MARK = "<<CLAIM>>"
+JUDGE_SYSTEM = (
+    "You check a claim against a source passage. Reply with one letter:\n"
+    "A - the passage supports the claim\nB - the passage contradicts the claim\n"
+    "C - the passage does not say whether the claim is true"
+)
+
+
+class Checker(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
+        """(P supports, P contradicts, P does not say) for each (claim, passage) pair."""
+        ...
+
+
+@dataclass
+class OverlapChecker:
+    """Support = share of the claim's content words in the passage; never says 'contradicts'."""
+
+    @property
+    def name(self) -> str:
+        return "overlap"
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
+        return [(overlap, 0.0, 1.0 - overlap) for overlap in (word_overlap(c, p) for c, p in pairs)]
+
+
+@dataclass
+class LLMJudge:
+    """The answering decoder as a judge (no second model in memory); needs a TransformersGenerator."""
+
+    generator: object
+
+    @property
+    def name(self) -> str:
+        return f"llm-judge:{self.generator.name}"  # type: ignore[attr-defined]
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
+        by_passage: dict[str, list[int]] = {}
+        for index, (_, passage) in enumerate(pairs):
+            by_passage.setdefault(passage, []).append(index)
+        scores: list[tuple[float, float, float]] = [(0.0, 0.0, 1.0)] * len(pairs)
+        for passage, indices in by_passage.items():
+            prefix, tail = self._template(passage)
+            rows = self.generator.choice_probabilities(  # type: ignore[attr-defined]
+                prefix, [strip_citations(pairs[i][0]) + tail for i in indices], list(CHOICES))
+            for i, row in zip(indices, rows):
+                scores[i] = (row[0], row[1], row[2])
+        return scores
+
+    def _template(self, passage: str) -> tuple[str, str]:
+        messages = [{"role": "system", "content": JUDGE_SYSTEM},
+                    {"role": "user", "content": f"Passage:\n{passage}\n\nClaim: {_CLAIM_MARK}"}]
+        prefix, tail = self.generator.render_chat(messages).split(_CLAIM_MARK)  # type: ignore[attr-defined]
+        return prefix, tail
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    policy: str = "flag"
+    threshold: float = 0.5  # support score at or above which a claim is supported (not yet calibrated)
+    contradiction_overlap: float = 0.5  # 'contradicts' needs this much shared wording, else 'unsupported'
+
+
+def check_answer(answer: Answer, checker: Checker, settings: CheckSettings = CheckSettings()) -> Answer:
+    """Give every claim of the answer a verdict, evidence span and note; apply the policy."""
+    if settings.policy == "off" or answer.abstained or not answer.passages:
+        return answer
+    texts = [passage.text for passage in answer.passages]
+    plans = [_candidates(s, texts) if is_claim(s.text) else [] for s in answer.sentences]
+    pairs = [(s.text, texts[n - 1]) for s, plan in zip(answer.sentences, plans) for n in plan]
+    scores = iter(checker.judge(pairs))
+    sentences = tuple(_judged(s, plan, [next(scores) for _ in plan], texts, settings) if plan
+                      else replace(s, verdict="skipped") for s, plan in zip(answer.sentences, plans))
+    return _apply_policy(replace(answer, sentences=sentences), settings.policy)
+
+
+def _candidates(sentence: Sentence, texts: list[str]) -> list[int]:
+    """Passages to check a claim against: those it cites and the best-overlapping other one."""
+    ranked = sorted(range(1, len(texts) + 1), key=lambda n: -word_overlap(sentence.text, texts[n - 1]))
+    extra = [n for n in ranked if n not in sentence.citations][:1]
+    return list(sentence.citations) + extra
+
+
+def _judged(sentence: Sentence, plan: list[int], scores: list[tuple[float, float, float]],
+            texts: list[str], settings: CheckSettings) -> Sentence:
+    best = max(range(len(plan)), key=lambda i: scores[i][0])
+    number, (support, contradict, _) = plan[best], scores[best]
+    evidence_text = texts[number - 1]
+    missing = missing_literals(sentence.text, evidence_text)
+    if missing:
+        support = min(support, settings.threshold * 0.9)
+    verdict = _label(sentence.text, evidence_text, support, contradict, settings)
+    start, end = best_span(sentence.text, evidence_text)
+    note = _note(sentence, number, verdict.label, missing)
+    return replace(sentence, verdict=verdict.label, score=round(support, 4),
+                   evidence=Evidence(number, start, end), note=note)
+
+
+def _label(claim: str, evidence: str, support: float, contradict: float, settings: CheckSettings) -> Verdict:
+    if support >= settings.threshold:
+        return Verdict("supported", support)
+    if contradict > support and word_overlap(claim, evidence) >= settings.contradiction_overlap:
+        return Verdict("contradicted", support)
+    return Verdict("unsupported", support)
+
+
+def _note(sentence: Sentence, number: int, label: str, missing: list[str]) -> str:
+    notes = []
+    if label == "supported" and sentence.citations and number not in sentence.citations:
+        cited = "".join(f"[{n}]" for n in sentence.citations)
+        notes.append(f"cited {cited} does not support it; [{number}] does")
+    if missing:
+        notes.append("not in the evidence: " + ", ".join(missing))
+    return "; ".join(notes)
+
+
+def _apply_policy(answer: Answer, policy: str) -> Answer:
+    claims = [s for s in answer.sentences if s.verdict not in ("skipped", "unchecked")]
+    if claims and not any(s.verdict == "supported" for s in claims):
+        return replace(answer, abstained=True, text=ABSTAIN_TEXT if policy == "strict" else answer.text)
+    if policy != "strict":
+        return answer
+    kept = tuple(s for s in answer.sentences if s.verdict in ("supported", "skipped"))
+    dropped = len(answer.sentences) - len(kept)
+    text = " ".join(s.text for s in kept)
+    if dropped:
+        text += f" ({dropped} unsupported sentence{'s' if dropped > 1 else ''} removed.)"
+    return replace(answer, sentences=kept, text=text)

@@ -1,0 +1,104 @@
+"""Pure functions for checking: which sentences are claims, what a claim asserts literally, and
+where in a passage the evidence for it lies."""
+
+from __future__ import annotations
+
+import re
+
+from rag.citations import is_abstention
+
+_CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
+_NAME = re.compile(r"(?<=[^.!?]\s)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_CONNECTIVE = frozenset("""a an and are as at be but by for from here in is it of on or so that the these this
+    those to was were with which also however therefore thus in summary overall following below above""".split())
+
+
+def strip_citations(sentence: str) -> str:
+    """The sentence without its [n] markers.
+
+    >>> strip_citations("Up 6% [1][2, 3].")
+    'Up 6%.'
+    """
+    return _CITATION.sub("", sentence).strip()
+
+
+def is_claim(sentence: str) -> bool:
+    """False for connective text ("In summary:", a heading) and for the abstention sentence.
+
+    >>> is_claim("In summary, the following:"), is_claim("The port handled 4.2 million TEU [1].")
+    (False, True)
+    """
+    text = strip_citations(sentence)
+    content = [w for w in _WORD.findall(text.lower()) if w not in _CONNECTIVE]
+    return len(content) >= 2 and not is_abstention(text, cited_anything=True)
+
+
+def literals(claim: str) -> list[str]:
+    """Numbers (with %, $ and thousands separators normalised) and multi-word or mid-sentence names.
+
+    >>> literals("In 2025 the port, led by Ilse Brandvik, handled 4.2 million TEU, up 6% to $1,200.")
+    ['2025', '4.2', '6%', '1200', 'Ilse Brandvik']
+    """
+    text = strip_citations(claim)
+    numbers = [_normal_number(n) for n in _NUMBER.findall(text)]
+    names = [name for name in _NAME.findall(" " + text) if name.lower() not in _CONNECTIVE]
+    return [n for n in numbers if n] + names
+
+
+def missing_literals(claim: str, evidence: str) -> list[str]:
+    """The claim's literals that do not occur in the evidence text.
+
+    >>> missing_literals("It is 16.5 metres deep and opened in 2027.", "deepened to 16.5 metres in 2025")
+    ['2027']
+    """
+    evidence_numbers = {_normal_number(n) for n in _NUMBER.findall(evidence)}
+    lowered = evidence.lower()
+    return [item for item in literals(claim)
+            if (item not in evidence_numbers if _NUMBER.fullmatch(item) else item.lower() not in lowered)]
+
+
+def best_span(claim: str, passage: str) -> tuple[int, int]:
+    """Character span of the passage sentence sharing most words with the claim.
+
+    >>> text = "Cranes arrived. The channel is 16.5 metres deep. Rail opens later."
+    >>> start, end = best_span("How deep is the channel?", text); text[start:end]
+    'The channel is 16.5 metres deep.'
+    """
+    wanted = set(_WORD.findall(strip_citations(claim).lower())) - _CONNECTIVE
+    best, best_overlap = (0, len(passage)), -1
+    for start, end in sentence_spans(passage):
+        overlap = len(wanted & set(_WORD.findall(passage[start:end].lower())))
+        if overlap > best_overlap:
+            best, best_overlap = (start, end), overlap
+    return best
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the non-blank sentences (or lines) of a text.
+
+    >>> sentence_spans("A 1.5 m pole. B\\n\\nC!")
+    [(0, 13), (14, 15), (17, 19)]
+    """
+    spans, start = [], 0
+    for boundary in _SENTENCE_END.finditer(text):
+        spans.append((start, boundary.start()))
+        start = boundary.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def word_overlap(claim: str, passage: str) -> float:
+    """Share of the claim's content words found in the passage.
+
+    >>> word_overlap("the channel is deep", "a deep channel")
+    1.0
+    """
+    wanted = set(_WORD.findall(strip_citations(claim).lower())) - _CONNECTIVE
+    return len(wanted & set(_WORD.findall(passage.lower()))) / len(wanted) if wanted else 0.0
+
+
+def _normal_number(number: str) -> str:
+    return number.replace(",", "").replace("$", "").replace("+", "").rstrip(".")

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from rag.check import CheckSettings, OverlapChecker, check_answer
+from rag.claims import is_claim, literals, missing_literals
+from rag.prompts import ABSTAIN_TEXT
+from rag.types import Answer, Chunk, Passage, Sentence
+
+PORT = "Dredging of the main channel finished in September 2025 and deepened it to 16.5 metres. Spending was 212 million euros."
+LIBRARY = "The Brindlewood Public Library was founded in 1874 by the merchant Amalia Korsgaard."
+
+
+def _answer(*sentences: Sentence) -> Answer:
+    passages = tuple(Passage(Chunk(f"c{i}", f"d{i}", 1, 0, len(t), t), 0.5) for i, t in enumerate([PORT, LIBRARY]))
+    return Answer("q", " ".join(s.text for s in sentences), False, sentences, passages, "m")
+
+
+@dataclass
+class ScriptedChecker:
+    """Returns fixed (supports, contradicts, does not say) per passage text."""
+
+    by_passage: dict[str, tuple[float, float, float]]
+
+    @property
+    def name(self) -> str:
+        return "scripted"
+
+    def judge(self, pairs):
+        return [self.by_passage[passage] for _, passage in pairs]
+
+
+def test_literals_and_guard() -> None:
+    assert literals("Sales rose 5.2% to $1,200 in 2023 under Tim Cook.") == ["5.2%", "1200", "2023", "Tim Cook"]
+    assert missing_literals("It cost $212 million in 2025.", PORT) == []
+    assert missing_literals("It cost 312 million euros.", PORT) == ["312"]
+    assert not is_claim("In summary:") and not is_claim(ABSTAIN_TEXT) and is_claim("The channel is 16.5 m deep.")
+
+
+def test_verdicts_evidence_and_citation_correction() -> None:
+    answer = _answer(Sentence("The main channel was deepened to 16.5 metres [1].", (1,)),
+                     Sentence("The library was founded in 1874 [1].", (1,)),
+                     Sentence("In summary:", ()))
+    checked = check_answer(answer, OverlapChecker(), CheckSettings(threshold=0.6))
+    first, second, third = checked.sentences
+    assert first.verdict == "supported" and first.evidence.passage == 1
+    assert PORT[first.evidence.start:first.evidence.end].startswith("Dredging of the main channel")
+    assert second.verdict == "supported" and second.evidence.passage == 2
+    assert "cited [1] does not support it; [2] does" in second.note
+    assert third.verdict == "skipped" and not checked.abstained
+
+
+def test_number_mismatch_lowers_a_supported_judgement_to_contradicted() -> None:
+    answer = _answer(Sentence("The main channel was deepened to 14 metres [1].", (1,)))
+    checker = ScriptedChecker({PORT: (0.9, 0.05, 0.05), LIBRARY: (0.1, 0.1, 0.8)})
+    sentence = check_answer(answer, checker).sentences[0]
+    assert sentence.verdict == "unsupported" and sentence.score < 0.5 and "14" in sentence.note
+    contradicting = ScriptedChecker({PORT: (0.3, 0.6, 0.1), LIBRARY: (0.1, 0.1, 0.8)})
+    assert check_answer(answer, contradicting).sentences[0].verdict == "contradicted"
+
+
+@pytest.mark.parametrize("policy", ["flag", "strict"])
+def test_policies(policy: str) -> None:
+    answer = _answer(Sentence("The main channel was deepened to 16.5 metres [1].", (1,)),
+                     Sentence("A cruise terminal opened downtown [1].", (1,)))
+    checked = check_answer(answer, OverlapChecker(), CheckSettings(policy=policy, threshold=0.6))
+    if policy == "flag":
+        assert [s.verdict for s in checked.sentences] == ["supported", "unsupported"]
+        assert checked.text == answer.text
+    else:
+        assert [s.verdict for s in checked.sentences] == ["supported"]
+        assert "cruise" not in checked.text and "1 unsupported sentence removed" in checked.text
+    assert check_answer(answer, OverlapChecker(), CheckSettings(policy="off")) == answer
+
+
+def test_an_answer_with_no_supported_claim_becomes_an_abstention() -> None:
+    answer = _answer(Sentence("A cruise terminal opened downtown [1].", (1,)))
+    flagged = check_answer(answer, OverlapChecker(), CheckSettings(threshold=0.6))
+    assert flagged.abstained and flagged.sentences[0].verdict == "unsupported"
+    strict = check_answer(answer, OverlapChecker(), CheckSettings(policy="strict", threshold=0.6))
+    assert strict.abstained and strict.text == ABSTAIN_TEXT
