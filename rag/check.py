@@ -16,7 +16,7 @@ from rag.claims import best_span, is_claim, missing_literals, strip_citations, w
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Evidence, Sentence, Verdict
 
-POLICIES = ("flag", "strict", "off")
+POLICIES = ("flag", "strict", "regenerate", "off")  # regenerate: the pipeline retries once
 CHOICES = ("A", "B", "C")  # supports, contradicts, does not say
 _CLAIM_MARK = "<<CLAIM>>"
 JUDGE_SYSTEM = (

@@ -49,7 +49,8 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling when temperature > 0")
     parser.add_argument("--check-policy", choices=POLICIES, default="flag",
-                        help="flag (mark unsupported sentences; default), strict (drop them), off")
+                        help="flag (mark unsupported sentences; default), strict (drop them), "
+                        "regenerate (retry once naming them, keep the better answer), off")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end, no streaming")
 
 

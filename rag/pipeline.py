@@ -10,7 +10,7 @@ from rag.check import CheckSettings, Checker, LLMJudge, OverlapChecker, check_an
 from rag.citations import citations, is_abstention, split_sentences
 from rag.config import Settings, load_settings
 from rag.generate import TransformersGenerator, make_generator
-from rag.prompts import ABSTAIN_TEXT, build_prompt
+from rag.prompts import ABSTAIN_TEXT, Prompt, build_prompt, retry_messages
 from rag.protocols import Generator
 from rag.retrieve import Retriever
 from rag.types import Answer, GenerationOptions, Passage, Sentence
@@ -62,7 +62,7 @@ class Pipeline:
         retrieved = time.perf_counter()
         if not found:
             return AnswerStream(iter([ABSTAIN_TEXT]), lambda text: self._answer(
-                question, text, (), options, (started, retrieved, retrieved)))
+                question, text, Prompt([], ()), options, (started, retrieved, retrieved)))
         budget = self.generator.context_window - options.generation.max_new_tokens
         prompt = build_prompt(question, found, budget, self.generator.count_tokens)
         pieces = self.generator.stream(prompt.messages, options.generation)
@@ -75,28 +75,49 @@ class Pipeline:
                 yield piece
 
         return AnswerStream(timed(), lambda text: self._answer(
-            question, text, prompt.passages, options, (started, retrieved, first_token[0] if first_token else retrieved)))
+            question, text, prompt, options, (started, retrieved, first_token[0] if first_token else retrieved)))
 
     def answer(self, question: str, options: AskOptions = AskOptions()) -> Answer:
         return self.stream(question, options).result()
 
-    def _answer(self, question: str, text: str, passages: Sequence[Passage], options: AskOptions,
+    def _answer(self, question: str, text: str, prompt: Prompt, options: AskOptions,
                 moments: tuple[float, float, float]) -> Answer:
         started, retrieved, first_token = moments
-        text = text.strip()
-        sentences = tuple(Sentence(s, citations(s, len(passages))) for s in split_sentences(text))
-        abstained = is_abstention(text, any(s.citations for s in sentences))
-        answer = Answer(question, text, abstained, sentences, tuple(passages), self.generator.name)
+        answer = self._parsed(question, text, prompt.passages)
         generated = time.perf_counter()
-        if self.checker is not None:
-            answer = check_answer(answer, self.checker, options.check)
+        checked = check_answer(answer, self.checker, options.check) if self.checker else answer
+        if options.check.policy == "regenerate" and _unsupported(checked):
+            checked, generated = self._retry(checked, prompt, options), time.perf_counter()
         finished = time.perf_counter()
         timings = {"retrieve": retrieved - started, "first_token": first_token - retrieved,
                    "generate": generated - retrieved, "check": finished - generated, "total": finished - started}
-        return replace(answer, timings_ms={key: round(value * 1000, 1) for key, value in timings.items()})
+        return replace(checked, timings_ms={key: round(value * 1000, 1) for key, value in timings.items()})
+
+    def _parsed(self, question: str, text: str, passages: Sequence[Passage]) -> Answer:
+        text = text.strip()
+        sentences = tuple(Sentence(s, citations(s, len(passages))) for s in split_sentences(text))
+        abstained = is_abstention(text, any(s.citations for s in sentences))
+        return Answer(question, text, abstained, sentences, tuple(passages), self.generator.name)
+
+    def _retry(self, first: Answer, prompt: Prompt, options: AskOptions) -> Answer:
+        """One more answer with the unsupported claims named; keep the better-supported of the two."""
+        messages = retry_messages(prompt, first.text, _unsupported(first))
+        text = "".join(self.generator.stream(messages, options.generation))
+        second = check_answer(self._parsed(first.question, text, prompt.passages), self.checker, options.check)
+        return second if support_share(second) > support_share(first) else first
 
     def close(self) -> None:
         self.retriever.close()
+
+
+def _unsupported(answer: Answer) -> list[str]:
+    return [s.text for s in answer.sentences if s.verdict in ("unsupported", "contradicted")]
+
+
+def support_share(answer: Answer) -> float:
+    """Share of an answer's checked claims that are supported (0 for an abstention or no claims)."""
+    claims = [s for s in answer.sentences if s.verdict in ("supported", "unsupported", "contradicted")]
+    return 0.0 if answer.abstained or not claims else sum(s.verdict == "supported" for s in claims) / len(claims)
 
 
 def open_pipeline(settings: Settings, generator: Generator | None = None,

@@ -72,3 +72,20 @@ def _cut_to_fit(text: str, budget: int, count_tokens: Callable[[str], int]) -> s
         else:
             high = middle - 1
     return text[:low].rsplit(" ", 1)[0] + " ..."
+
+
+RETRY_TEMPLATE = (
+    "These sentences of your answer are not supported by the passages:\n{claims}\n"
+    "Answer the question again, using only what the passages say and citing them after every sentence."
+)
+
+
+def retry_messages(prompt: Prompt, previous_answer: str, unsupported: list[str]) -> list[dict[str, str]]:
+    """The original conversation, the previous answer, and a request to fix the named claims.
+
+    >>> retry_messages(Prompt([{"role": "user", "content": "Q"}], ()), "A [1].", ["A [1]."])[-1]["content"][:40]
+    'These sentences of your answer are not s'
+    """
+    claims = "\n".join(f"- {claim}" for claim in unsupported)
+    return [*prompt.messages, {"role": "assistant", "content": previous_answer},
+            {"role": "user", "content": RETRY_TEMPLATE.format(claims=claims)}]

@@ -98,3 +98,20 @@ def test_cli_ask_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, sample
     assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake"]) == 0
     out = capsys.readouterr().out
     assert "Sources:" in out and "✓ supported" in out
+
+
+def test_regenerate_policy_keeps_the_better_supported_answer(settings: Settings, sample_copy: Path) -> None:
+    from rag.check import CheckSettings, OverlapChecker
+
+    ingest_paths([sample_copy], settings, embedder=HashEmbedder(), runner=SerialRunner(),
+                 options=IngestOptions(progress=False))
+    replies = iter(["A cruise terminal opened downtown in 2025 [1].",
+                    "Dredging deepened the main channel to 16.5 metres [1]."])
+    generator = FakeGenerator(reply=lambda messages: next(replies))
+    pipeline = Pipeline(Retriever.open(settings, HashEmbedder()), generator, OverlapChecker())
+    options = AskOptions(k=2, check=CheckSettings(policy="regenerate", threshold=0.6))
+    answer = pipeline.answer("main channel dredging deepened metres", options)
+    assert "16.5 metres" in answer.text and answer.sentences[0].verdict == "supported"
+    retry_request = generator.calls[-1][-1]["content"]
+    assert "not supported" in retry_request and "cruise terminal" in retry_request
+    pipeline.close()
