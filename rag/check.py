@@ -149,3 +149,69 @@ def _apply_policy(answer: Answer, policy: str) -> Answer:
     if dropped:
         text += f" ({dropped} unsupported sentence{'s' if dropped > 1 else ''} removed.)"
     return replace(answer, sentences=kept, text=text)
+
+
+_SUPPORT_LABELS = ("entail", "support", "consistent", "factual")
+_CONTRADICT_LABELS = ("contradict", "refute", "hallucinat", "inconsistent")
+
+
+def label_roles(id2label: dict[int, str]) -> tuple[list[int], list[int]]:
+    """(support label ids, contradiction label ids) of an NLI model's labels; the rest mean 'does not say'.
+
+    >>> label_roles({0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"})
+    ([0], [2])
+    >>> label_roles({0: "not_entailment", 1: "entailment"})
+    ([1], [])
+    """
+    names = {int(i): str(label).lower() for i, label in id2label.items()}
+    support = [i for i, n in names.items() if n.startswith(_SUPPORT_LABELS) and not n.startswith("not")]
+    contradict = [i for i, n in names.items() if n.startswith(_CONTRADICT_LABELS)]
+    if not support:
+        raise ValueError(f"cannot tell which label means 'supported' among {sorted(names.values())}")
+    return support, contradict
+
+
+@dataclass
+class NLIChecker:
+    """A local Hugging Face sequence-classification NLI / fact-check model (DeBERTa-MNLI, MiniCheck
+    style): premise = passage, hypothesis = claim, labels read from the model's config."""
+
+    location: str
+    device: str = "auto"
+    batch_size: int = 16
+    _model: object = None
+    _tokenizer: object = None
+
+    @property
+    def name(self) -> str:
+        from pathlib import Path
+
+        return f"nli:{Path(self.location).name}"
+
+    def warm_up(self) -> None:
+        if self._model is None:
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            from rag.embedders import quiet_transformers, resolve_device
+
+            quiet_transformers()
+            self._tokenizer = AutoTokenizer.from_pretrained(self.location)
+            self._model = AutoModelForSequenceClassification.from_pretrained(self.location).to(
+                resolve_device(self.device)).eval()
+
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
+        import torch
+
+        self.warm_up()
+        support, contradict = label_roles(self._model.config.id2label)  # type: ignore[attr-defined]
+        scores: list[tuple[float, float, float]] = []
+        for start in range(0, len(pairs), self.batch_size):
+            batch = pairs[start:start + self.batch_size]
+            inputs = self._tokenizer([p for _, p in batch], [strip_citations(c) for c, _ in batch],  # type: ignore[operator]
+                                     truncation="only_first", max_length=512, padding=True, return_tensors="pt")
+            with torch.inference_mode():
+                logits = self._model(**inputs.to(self._model.device)).logits  # type: ignore[attr-defined]
+            for row in torch.softmax(logits.float(), dim=-1).tolist():
+                yes, no = sum(row[i] for i in support), sum(row[i] for i in contradict)
+                scores.append((yes, no, max(0.0, 1.0 - yes - no)))
+        return scores

@@ -48,6 +48,7 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=256, help="answer length limit in tokens (256)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling when temperature > 0")
+    parser.add_argument("--checker", help="judge (the loaded model; default), overlap, or a local NLI model dir")
     parser.add_argument("--check-policy", choices=POLICIES, default="flag",
                         help="flag (mark unsupported sentences; default), strict (drop them), "
                         "regenerate (retry once naming them, keep the better answer), off")
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings(
         data_dir=args.data_dir, eval_data=args.eval_data, embedder=args.embedder, device=args.device,
         collection=getattr(args, "collection", None), workers=getattr(args, "workers", None),
-        model=getattr(args, "model", None),
+        model=getattr(args, "model", None), checker=getattr(args, "checker", None),
         file_timeout_s=getattr(args, "file_timeout_s", None), max_file_mb=getattr(args, "max_file_mb", None),
         chunk_tokens=getattr(args, "chunk_tokens", None), chunk_overlap=getattr(args, "chunk_overlap", None),
     )

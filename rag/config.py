@@ -34,6 +34,7 @@ class Settings:
     temperature: float = 0.0
     top_p: float = 1.0
     retrieval_mode: str = "hybrid"
+    checker: str = "judge"
     models_dir: Path | None = None
 
     @property
@@ -67,6 +68,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "RAG_MAX_FILE_MB": ("max_file_mb", float),
     "RAG_MODEL": ("model", str),
     "RAG_MODELS_DIR": ("models_dir", Path),
+    "RAG_CHECKER": ("checker", str),
     "RAG_MAX_CONTEXT_TOKENS": ("max_context_tokens", int),
 }
 

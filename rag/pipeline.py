@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
-from rag.check import CheckSettings, Checker, LLMJudge, OverlapChecker, check_answer
+from rag.check import CheckSettings, Checker, LLMJudge, NLIChecker, OverlapChecker, check_answer
 from rag.citations import citations, is_abstention, split_sentences
 from rag.config import Settings, load_settings
 from rag.generate import TransformersGenerator, make_generator
@@ -125,12 +125,17 @@ def open_pipeline(settings: Settings, generator: Generator | None = None,
     """A pipeline over ``settings.collection`` with ``settings.model`` (or the given generator)."""
     generator = generator or make_generator(settings.model, settings.device, settings.model_cache_dir,
                                             settings.max_context_tokens, log)
-    return Pipeline(Retriever.open(settings), generator, make_checker(generator))
+    return Pipeline(Retriever.open(settings), generator, make_checker(settings.checker, generator, settings.device))
 
 
-def make_checker(generator: Generator) -> Checker:
-    """The loaded decoder as judge when it is a transformers model; word overlap otherwise."""
-    return LLMJudge(generator) if isinstance(generator, TransformersGenerator) else OverlapChecker()
+def make_checker(spec: str, generator: Generator, device: str = "auto") -> Checker:
+    """'judge' (default): the loaded decoder when it is a transformers model, else word overlap;
+    'overlap'; or the path of a local NLI sequence-classification model."""
+    if spec == "overlap" or (spec == "judge" and not isinstance(generator, TransformersGenerator)):
+        return OverlapChecker()
+    if spec == "judge":
+        return LLMJudge(generator)
+    return NLIChecker(spec, device)
 
 
 _PIPELINES: dict[Settings, Pipeline] = {}

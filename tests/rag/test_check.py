@@ -81,3 +81,29 @@ def test_an_answer_with_no_supported_claim_becomes_an_abstention() -> None:
     assert flagged.abstained and flagged.sentences[0].verdict == "unsupported"
     strict = check_answer(answer, OverlapChecker(), CheckSettings(policy="strict", threshold=0.6))
     assert strict.abstained and strict.text == ABSTAIN_TEXT
+
+
+def test_nli_checker_reads_labels_from_a_local_model(tmp_path) -> None:
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from rag.check import NLIChecker
+    from rag.models import packaged_embedder_path
+
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=37, num_labels=3,
+                        id2label={0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"},
+                        label2id={"ENTAILMENT": 0, "NEUTRAL": 1, "CONTRADICTION": 2})
+    BertForSequenceClassification(config).save_pretrained(tmp_path / "nli")
+    AutoTokenizer.from_pretrained(packaged_embedder_path()).save_pretrained(tmp_path / "nli")
+    checker = NLIChecker(str(tmp_path / "nli"), device="cpu", batch_size=2)
+    scores = checker.judge([("The channel is 16.5 m deep.", PORT)] * 3 + [("Founded in 1874.", LIBRARY)])
+    assert len(scores) == 4 and checker.name == "nli:nli"
+    assert all(abs(sum(row) - 1.0) < 1e-5 and min(row) >= 0 for row in scores)
+    assert scores[0] == pytest.approx(scores[2])
+
+
+def test_label_roles_refuses_unknown_labels() -> None:
+    from rag.check import label_roles
+
+    with pytest.raises(ValueError, match="supported"):
+        label_roles({0: "LABEL_0", 1: "LABEL_1"})
