@@ -9,13 +9,17 @@ A lexical guard then lowers the score of a claim whose numbers or names are miss
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol, Sequence
 
 from rag.claims import best_span, is_claim, missing_literals, strip_citations, word_overlap
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Evidence, Sentence, Verdict
 
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # written by bench/calibrate_checker.py
+DEFAULT_THRESHOLD = 0.5
 POLICIES = ("flag", "strict", "regenerate", "off")  # regenerate: the pipeline retries once
 CHOICES = ("A", "B", "C")  # supports, contradicts, does not say
 _CLAIM_MARK = "<<CLAIM>>"
@@ -80,14 +84,24 @@ class LLMJudge:
 @dataclass(frozen=True)
 class CheckSettings:
     policy: str = "flag"
-    threshold: float = 0.5  # support score at or above which a claim is supported (not yet calibrated)
+    threshold: float | None = None  # support score at or above which a claim is supported; None = calibrated
     contradiction_overlap: float = 0.5  # 'contradicts' needs this much shared wording, else 'unsupported'
+
+
+def calibrated_threshold(checker_name: str) -> float:
+    """The threshold stored for this checker by bench/calibrate_checker.py, else 0.5."""
+    try:
+        return float(json.loads(CALIBRATION_FILE.read_text())[checker_name]["threshold"])
+    except (OSError, ValueError, KeyError):
+        return DEFAULT_THRESHOLD
 
 
 def check_answer(answer: Answer, checker: Checker, settings: CheckSettings = CheckSettings()) -> Answer:
     """Give every claim of the answer a verdict, evidence span and note; apply the policy."""
     if settings.policy == "off" or answer.abstained or not answer.passages:
         return answer
+    if settings.threshold is None:
+        settings = replace(settings, threshold=calibrated_threshold(checker.name))
     texts = [passage.text for passage in answer.passages]
     plans = [_candidates(s, texts) if is_claim(s.text) else [] for s in answer.sentences]
     pairs = [(s.text, texts[n - 1]) for s, plan in zip(answer.sentences, plans) for n in plan]

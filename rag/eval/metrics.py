@@ -45,3 +45,44 @@ def reciprocal_rank(ranked_docs: Sequence[str], gold_docs: Sequence[str]) -> flo
         if doc in set(gold_docs):
             return 1.0 / rank
     return 0.0
+
+
+def balanced_accuracy(labels: Sequence[bool], predictions: Sequence[bool]) -> float:
+    """Mean of the true-positive rate and the true-negative rate.
+
+    >>> balanced_accuracy([True, True, False, False], [True, False, False, False])
+    0.75
+    """
+    positives = [p for label, p in zip(labels, predictions) if label]
+    negatives = [not p for label, p in zip(labels, predictions) if not label]
+    if not positives or not negatives:
+        raise ValueError("balanced accuracy needs both classes")
+    return (sum(positives) / len(positives) + sum(negatives) / len(negatives)) / 2
+
+
+def roc_auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
+    """Probability that a random positive scores above a random negative (ties count half).
+
+    >>> roc_auc([True, False, True, False], [0.9, 0.1, 0.4, 0.4])
+    0.875
+    """
+    positives = [s for label, s in zip(labels, scores) if label]
+    negatives = [s for label, s in zip(labels, scores) if not label]
+    if not positives or not negatives:
+        raise ValueError("ROC AUC needs both classes")
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+def best_threshold(labels: Sequence[bool], scores: Sequence[float]) -> tuple[float, float]:
+    """(threshold, balanced accuracy) maximising balanced accuracy of ``score >= threshold``;
+    the threshold is the midpoint between neighbouring distinct scores.
+
+    >>> best_threshold([False, False, True, True], [0.1, 0.3, 0.6, 0.8])
+    (0.45, 1.0)
+    """
+    distinct = sorted(set(scores))
+    cuts = [distinct[0] - 1e-9] + [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
+    rated = [(balanced_accuracy(labels, [s >= cut for s in scores]), -abs(cut - 0.5), cut) for cut in cuts]
+    accuracy, _, cut = max(rated)
+    return round(cut, 4), accuracy

@@ -23,3 +23,15 @@ def test_bounds_and_monotonicity(ranked: list[str], gold: list[str], k: int) -> 
     assert 0.0 <= recall_at_k(ranked, gold, k) <= hit_at_k(ranked, gold, k) <= 1.0
     assert recall_at_k(ranked, gold, k) <= recall_at_k(ranked, gold, k + 1)
     assert 0.0 <= reciprocal_rank(ranked, gold) <= 1.0
+
+
+def test_balanced_accuracy_auc_and_threshold() -> None:
+    from rag.eval.metrics import balanced_accuracy, best_threshold, roc_auc
+
+    labels = [True, True, True, False, False]
+    scores = [0.9, 0.7, 0.2, 0.6, 0.1]
+    assert balanced_accuracy(labels, [s >= 0.5 for s in scores]) == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert roc_auc(labels, scores) == pytest.approx(5 / 6)
+    threshold, accuracy = best_threshold(labels, scores)
+    assert accuracy == pytest.approx(balanced_accuracy(labels, [s >= threshold for s in scores]))
+    assert accuracy >= max(balanced_accuracy(labels, [s >= t for s in scores]) for t in (0.15, 0.4, 0.65, 0.8))
