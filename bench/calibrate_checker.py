@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from tqdm import tqdm  # noqa: E402
+
 from rag.check import CALIBRATION_FILE  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.eval.metrics import balanced_accuracy, best_threshold, roc_auc  # noqa: E402
@@ -56,7 +58,10 @@ def main() -> None:
     generator = make_generator(settings.model, settings.device, settings.model_cache_dir, settings.max_context_tokens)
     checker = make_checker(args.checker, generator, settings.device)
     started = time.perf_counter()
-    scores = [support for support, _, _ in checker.judge([(claim, source) for claim, source, _ in sample])]
+    scores: list[float] = []
+    for first in tqdm(range(0, len(sample), 8), desc="judging", unit="batch of 8"):
+        batch = sample[first:first + 8]
+        scores += [support for support, _, _ in checker.judge([(claim, source) for claim, source, _ in batch])]
     seconds = (time.perf_counter() - started) / len(sample)
     labels = [label for _, _, label in sample]
     threshold, accuracy = best_threshold(labels, scores)
