@@ -139,6 +139,15 @@ def make_checker(spec: str, generator: Generator, device: str = "auto") -> Check
 
 
 _PIPELINES: dict[Settings, Pipeline] = {}
+_GENERATORS: dict[tuple, Generator] = {}
+
+
+def shared_generator(settings: Settings) -> Generator:
+    """One generator per model and device in this process, whichever collections use it."""
+    key = (settings.model, settings.device, settings.model_cache_dir, settings.max_context_tokens)
+    if key not in _GENERATORS:
+        _GENERATORS[key] = make_generator(*key)
+    return _GENERATORS[key]
 
 
 def answer(question: str, collection: str = "default", *, model: str | None = None, k: int = 5,
@@ -147,5 +156,5 @@ def answer(question: str, collection: str = "default", *, model: str | None = No
     """Answer one question from a collection; models load once per process and are reused."""
     settings = (settings or load_settings()).with_overrides(collection=collection, model=model)
     if settings not in _PIPELINES:
-        _PIPELINES[settings] = open_pipeline(settings)
+        _PIPELINES[settings] = open_pipeline(settings, shared_generator(settings))
     return _PIPELINES[settings].answer(question, AskOptions(k, mode, tuple(docs), generation, check))

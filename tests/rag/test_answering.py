@@ -115,3 +115,16 @@ def test_regenerate_policy_keeps_the_better_supported_answer(settings: Settings,
     retry_request = generator.calls[-1][-1]["content"]
     assert "not supported" in retry_request and "cruise terminal" in retry_request
     pipeline.close()
+
+
+def test_module_answer_reuses_one_generator_across_collections(settings: Settings, sample_copy: Path) -> None:
+    from rag import pipeline as module
+
+    for name in ("one", "two"):
+        ingest_paths([sample_copy], settings.with_overrides(collection=name), embedder=HashEmbedder(),
+                     runner=SerialRunner(), options=IngestOptions(progress=False))
+    first = module.answer("Korsgaard map collection maps", "one", settings=settings)
+    second = module.answer("Korsgaard map collection maps", "two", settings=settings)
+    assert "3,400" in first.text and first.text == second.text
+    pipelines = [p for s, p in module._PIPELINES.items() if s.data_dir == settings.data_dir]
+    assert len(pipelines) == 2 and pipelines[0].generator is pipelines[1].generator
