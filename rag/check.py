@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, Sequence
 
-from rag.claims import best_span, is_claim, missing_literals, strip_citations, word_overlap
+from rag.citations import strip_citations
+from rag.claims import best_span, is_claim, missing_literals, word_overlap
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Evidence, Sentence, Verdict
 

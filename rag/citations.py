@@ -32,6 +32,15 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def strip_citations(sentence: str) -> str:
+    """The sentence without its [n] markers.
+
+    >>> strip_citations("Up 6% [1][2, 3].")
+    'Up 6%.'
+    """
+    return re.sub(r"\s*" + _CITATION.pattern, "", sentence).strip()
+
+
 def citations(sentence: str, passages: int) -> tuple[int, ...]:
     """Distinct cited passage numbers within 1..passages, in order of appearance.
 

@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import is_abstention
+from rag.citations import is_abstention, strip_citations
 
-_CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
 _NAME = re.compile(r"(?<=[^.!?]\s)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _CONNECTIVE = frozenset("""a an and are as at be but by for from here in is it of on or so that the these this
     those to was were with which also however therefore thus in summary overall following below above""".split())
-
-
-def strip_citations(sentence: str) -> str:
-    """The sentence without its [n] markers.
-
-    >>> strip_citations("Up 6% [1][2, 3].")
-    'Up 6%.'
-    """
-    return _CITATION.sub("", sentence).strip()
 
 
 def is_claim(sentence: str) -> bool:

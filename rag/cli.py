@@ -192,11 +192,11 @@ def render_sources(answer: Answer) -> str:
 
 
 def run_models(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.models import GENERATORS, resolve_generator
+    from rag.models import GENERATORS, is_prepared, resolve_generator
 
     if args.action == "list":
         for name, packaged in GENERATORS.items():
-            ready = (settings.model_cache_dir / "bf16" / Path(packaged.gguf_file).stem / "complete.json").is_file()
+            ready = is_prepared(packaged, settings.model_cache_dir)
             print(f"{name:<8} {packaged.model:<30} {'prepared' if ready else 'not prepared'}  ({packaged.install})")
         return EXIT_OK
     source = resolve_generator(args.name, settings.model_cache_dir, lambda m: print(m, file=sys.stderr))

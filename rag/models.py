@@ -137,9 +137,19 @@ def assemble_gguf(packaged: PackagedGenerator, cache_dir: Path, log: Callable[[s
     return target
 
 
+def bf16_cache(gguf_file: str, cache_dir: Path) -> Path:
+    """Where the converted model of a GGUF file lives."""
+    return cache_dir / "bf16" / Path(gguf_file).stem
+
+
+def is_prepared(packaged: PackagedGenerator, cache_dir: Path) -> bool:
+    """True when the packaged generator's converted cache is complete (loads without converting)."""
+    return _complete(bf16_cache(packaged.gguf_file, cache_dir))
+
+
 def convert_gguf(gguf: Path, cache_dir: Path, log: Callable[[str], None]) -> Path:
     """Dequantize a GGUF file once into a bf16 safetensors folder (model + tokenizer) and reuse it."""
-    target = cache_dir / "bf16" / gguf.stem
+    target = bf16_cache(gguf.name, cache_dir)
     if _complete(target):
         return target
     log(f"converting {gguf.name} to a bf16 safetensors cache (once; about a minute on 2 cores) ...")

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -129,11 +129,6 @@ class Store:
         marks = ",".join("?" * len(docs))
         query = f"SELECT row_id, doc FROM chunks WHERE doc IN ({marks}) OR {_file_name_sql('doc')} IN ({marks})"
         return {row[0] for row in self._db.execute(query, [*docs, *docs])}
-
-    def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
-        query = "SELECT row_id, chunk_id, doc, page, start, end, text FROM chunks ORDER BY row_id"
-        for row in self._db.execute(query):
-            yield row[0], Chunk(*row[1:])
 
     def _delete_chunks(self, path: str) -> np.ndarray:
         rows = self._db.execute("SELECT row_id FROM chunks WHERE doc = ?", (path,)).fetchall()
