@@ -124,14 +124,23 @@ def _judged(sentence: Sentence, plan: list[int], scores: list[tuple[float, float
     best = max(range(len(plan)), key=lambda i: scores[i][0])
     number, (support, contradict, _) = plan[best], scores[best]
     evidence_text = texts[number - 1]
-    missing = missing_literals(sentence.text, evidence_text)
-    if missing:
-        support = min(support, settings.threshold * 0.9)
+    support, missing = guarded_support(sentence.text, evidence_text, support, settings.threshold)
     verdict = _label(sentence.text, evidence_text, support, contradict, settings)
     start, end = best_span(sentence.text, evidence_text)
     note = _note(sentence, number, verdict.label, missing)
     return replace(sentence, verdict=verdict.label, score=round(support, 4),
                    evidence=Evidence(number, start, end), note=note)
+
+
+def guarded_support(claim: str, evidence: str, support: float, threshold: float) -> tuple[float, list[str]]:
+    """The lexical guard: a claim whose numbers or names are missing from its evidence scores below the
+    threshold whatever the checker said. Returns (support, the missing literals).
+
+    >>> guarded_support("It opened in 1874.", "It opened in 1875.", 0.9, 0.5)
+    (0.45, ['1874'])
+    """
+    missing = missing_literals(claim, evidence)
+    return (min(support, threshold * 0.9) if missing else support), missing
 
 
 def _label(claim: str, evidence: str, support: float, contradict: float, settings: CheckSettings) -> Verdict:

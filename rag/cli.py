@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ask(commands.add_parser("ask", help="answer a question from a collection, citing passages"))
     commands.add_parser("collections", help="list collections and their documents").add_argument(
         "--json", action="store_true")
+    _add_eval(commands.add_parser("eval", help="score the system or its fact-checker on a dataset; compare runs"))
     models = commands.add_parser("models", help="list or prepare the packaged generator models")
     models.add_argument("action", choices=("list", "prepare"))
     models.add_argument("name", nargs="?", default="default", help="default, small, tiny, a .gguf file or a model dir")
@@ -53,6 +54,18 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
                         help="flag (mark unsupported sentences; default), strict (drop them), "
                         "regenerate (retry once naming them, keep the better answer), off")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end, no streaming")
+
+
+def _add_eval(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", help="wice, begin or halueval (fact-check mode), or 'compare RUN_A RUN_B'")
+    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare: the two run folders")
+    parser.add_argument("--limit", type=int, help="evaluate N items (claims, questions) drawn with --seed")
+    parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
+    parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<checker>-<N>-s<seed>); "
+                        "an interrupted run resumes when run again with the same folder")
+    parser.add_argument("--model", help="generator model (default)")
+    parser.add_argument("--checker", help="judge (default), overlap, or a local NLI model dir")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON, no progress bar")
 
 
 def _add_ingest(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return _COMMANDS[args.command](args, settings)
-    except (CollectionError, ModelUnavailable, ValueError) as error:
+    except (CollectionError, ModelUnavailable, ValueError, FileNotFoundError) as error:
         print(f"rag: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -191,6 +204,55 @@ def render_sources(answer: Answer) -> str:
     return "Sources:\n" + "\n".join(lines or ["(none)"]) + f"\n({answer.model}, {seconds:.1f} s)"
 
 
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dataset == "compare":
+        return _run_compare(args)
+    from rag.eval.harness import EvalOptions, run_suite
+    from rag.eval.suites import make_suite
+
+    if args.runs:
+        raise ValueError("only 'rag eval compare' takes run folders")
+    options = EvalOptions(args.dataset, args.limit, args.seed, args.out, progress=not args.json)
+    result = run_suite(make_suite(settings, options), settings, options)
+    if args.json:
+        print(json.dumps(result.summary))
+    else:
+        print(render_metrics(result.summary["metrics"]))
+        print(f"run folder: {result.run.root}" + ("" if result.summary["complete"] else " (incomplete)"))
+    return EXIT_OK
+
+
+def render_metrics(metrics: dict) -> str:
+    return "\n".join(f"  {name:<28} {value:.4g}" if isinstance(value, float) else f"  {name:<28} {value}"
+                     for name, value in metrics.items())
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from rag.eval.compare import compare_runs
+    from rag.eval.runs import RunDir
+
+    if len(args.runs) != 2:
+        raise ValueError("usage: rag eval compare RUN_A RUN_B")
+    comparison = compare_runs(RunDir(args.runs[0]), RunDir(args.runs[1]))
+    if args.json:
+        print(json.dumps(asdict(comparison)))
+        return EXIT_OK
+    print(f"{'metric':<28} {'A':>10} {'B':>10} {'B - A':>10}")
+    for change in comparison.metrics:
+        print(f"{change.name:<28} {_figure(change.a):>10} {_figure(change.b):>10} {_figure(change.delta):>10}")
+    print(f"\n{len(comparison.items)} items changed score" + (":" if comparison.items else ""))
+    for item in comparison.items[:50]:
+        print(f"  {item.id:<30} {item.a:.4g} -> {item.b:.4g}")
+    for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
+        if ids:
+            print(f"{len(ids)} items {label}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
+    return EXIT_OK
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def run_models(args: argparse.Namespace, settings: Settings) -> int:
     from rag.models import GENERATORS, is_prepared, resolve_generator
 
@@ -230,7 +292,7 @@ def _quiet_libraries(verbose: bool) -> None:
 
 
 _COMMANDS = {"ingest": run_ingest, "search": run_search, "ask": run_ask, "collections": run_collections,
-             "models": run_models}
+             "models": run_models, "eval": run_eval}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -86,3 +86,18 @@ def best_threshold(labels: Sequence[bool], scores: Sequence[float]) -> tuple[flo
     rated = [(balanced_accuracy(labels, [s >= cut for s in scores]), -abs(cut - 0.5), cut) for cut in cuts]
     accuracy, _, cut = max(rated)
     return round(cut, 4), accuracy
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The ``share``-th percentile (0-100) with linear interpolation between ranks; 0.0 for no values.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50), percentile([5.0], 95), percentile([0.0, 10.0], 95)
+    (2.5, 5.0, 9.5)
+    """
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 4)

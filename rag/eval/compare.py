@@ -1,0 +1,69 @@
+"""`rag eval compare RUN_A RUN_B`: metric by metric and question by question differences of two runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rag.eval.runs import RunDir
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    name: str
+    a: float | None
+    b: float | None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.a is None or self.b is None else round(self.b - self.a, 6)
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    id: str
+    a: float
+    b: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    metrics: tuple[MetricChange, ...]
+    items: tuple[ItemChange, ...]  # items in both runs whose score differs
+    only_a: tuple[str, ...]
+    only_b: tuple[str, ...]
+
+
+def compare_metrics(a: dict[str, Any], b: dict[str, Any]) -> list[MetricChange]:
+    """Every numeric metric of either run, with its value in each (None where a run lacks it).
+
+    >>> [(c.name, c.delta) for c in compare_metrics({"f1": 0.5, "n": 3, "name": "x"}, {"f1": 0.75})]
+    [('f1', 0.25), ('n', None)]
+    """
+    names = [k for k in dict.fromkeys([*a, *b]) if _number(a.get(k)) is not None or _number(b.get(k)) is not None]
+    return [MetricChange(name, _number(a.get(name)), _number(b.get(name))) for name in names]
+
+
+def compare_items(a: list[dict[str, Any]], b: list[dict[str, Any]], tolerance: float = 1e-9) -> list[ItemChange]:
+    """Items in both runs whose per-item "score" differs, largest change first.
+
+    >>> [(c.id, c.b) for c in compare_items([{"id": "q1", "score": 1.0}, {"id": "q2", "score": 0.5}],
+    ...                                    [{"id": "q1", "score": 0.0}, {"id": "q2", "score": 0.5}])]
+    [('q1', 0.0)]
+    """
+    scores_b = {record["id"]: record["score"] for record in b}
+    changes = [ItemChange(r["id"], r["score"], scores_b[r["id"]]) for r in a
+               if r["id"] in scores_b and abs(r["score"] - scores_b[r["id"]]) > tolerance]
+    return sorted(changes, key=lambda change: -abs(change.b - change.a))
+
+
+def compare_runs(run_a: RunDir, run_b: RunDir) -> Comparison:
+    records_a, records_b = run_a.results(), run_b.results()
+    ids_a, ids_b = {r["id"] for r in records_a}, {r["id"] for r in records_b}
+    return Comparison(tuple(compare_metrics(run_a.summary()["metrics"], run_b.summary()["metrics"])),
+                      tuple(compare_items(records_a, records_b)),
+                      tuple(sorted(ids_a - ids_b)), tuple(sorted(ids_b - ids_a)))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -1,0 +1,177 @@
+"""The fact-checker scored on labelled (claim, source) datasets: WiCE, BEGIN and HaluEval.
+
+Every row is judged exactly as an answer sentence is (checker, then the lexical guard), at the checker's
+calibrated threshold (calibrated on BEGIN dev, never on these test sets). A claim with several rows (WiCE:
+one per annotator's oracle chunk) scores the maximum over them, as WiCE's authors prescribe.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from rag.check import Checker, guarded_support
+from rag.config import Settings
+from rag.eval.metrics import balanced_accuracy, best_threshold, percentile, roc_auc
+from rag.eval.report import Histogram, Report
+
+
+@dataclass(frozen=True)
+class FactCheckItem:
+    id: str
+    claim_id: str  # rows of one claim share it; the claim scores the maximum over them
+    claim: str
+    source: str
+    supported: bool
+
+
+def wice_items(root: Path) -> list[FactCheckItem]:
+    """WiCE test, oracle-chunk variant: supported vs partially/not supported."""
+    items = []
+    for row_number, row in enumerate(_json_lines(root / "wice/oracle_chunks/claim/test.jsonl")):
+        claim_id = row["meta"]["id"]
+        items.append(FactCheckItem(f"{claim_id}#{row_number}", claim_id, row["claim"],
+                                   " ".join(row["evidence"]), row["label"] == "supported"))
+    return items
+
+
+BEGIN_TEST = ("wow/begin_test_wow.tsv",)
+BEGIN_DEV = ("cmu-dog/begin_dev_cmu.tsv", "topicalchat/begin_dev_tc.tsv", "wow/begin_dev_wow.tsv")
+
+
+def begin_items(root: Path, files: tuple[str, ...] = BEGIN_TEST) -> list[FactCheckItem]:
+    """BEGIN (test: WoW, the only test file in the data; dev is kept for calibration): 'Fully attributable'
+    vs 'Not fully attributable'; 'Generic' rows say nothing checkable and are dropped."""
+    csv.field_size_limit(1 << 24)
+    items = []
+    for name in files:
+        with open(root / "begin" / name, newline="", encoding="utf-8") as handle:
+            for number, row in enumerate(csv.DictReader(handle, delimiter="\t")):
+                if row["begin_label"] != "Generic":
+                    key = f"{Path(name).stem}:{number}"
+                    items.append(FactCheckItem(key, key, row["response"], row["knowledge"],
+                                               row["begin_label"] == "Fully attributable"))
+    return items
+
+
+def halueval_items(root: Path) -> list[FactCheckItem]:
+    """HaluEval QA: per question, the right answer (supported) and the one-turn hallucinated answer (not)."""
+    items = []
+    for number, row in enumerate(_json_lines(root / "halueval-qa-500/qa_one-turn_data.json")):
+        question = row["question"].strip()
+        for kind, answer, supported in (("right", row["right_answer"], True),
+                                        ("hallucinated", row["hallucinated_answer"], False)):
+            key = f"q{number}:{kind}"
+            items.append(FactCheckItem(key, key, f"Question: {question} Answer: {answer}",
+                                       row["knowledge"], supported))
+    return items
+
+
+FACTCHECK_DATASETS: dict[str, Callable[[Path], list[FactCheckItem]]] = {
+    "wice": wice_items, "begin": begin_items, "halueval": halueval_items}
+
+
+def sample_claims(items: list[FactCheckItem], limit: int | None, seed: int) -> list[FactCheckItem]:
+    """All rows of ``limit`` claims drawn at random with ``seed`` (all claims when limit is None)."""
+    claim_ids = list(dict.fromkeys(item.claim_id for item in items))
+    if limit is not None and limit < len(claim_ids):
+        chosen = set(random.Random(seed).sample(claim_ids, limit))
+        return [item for item in items if item.claim_id in chosen]
+    return items
+
+
+def judge_item(checker: Checker, item: FactCheckItem, threshold: float) -> dict[str, Any]:
+    """One results line: the checker's scores for the row; "score" is the guarded support the product uses."""
+    started = time.perf_counter()
+    support, contradict, _ = checker.judge([(item.claim, item.source)])[0]
+    guarded, missing = guarded_support(item.claim, item.source, support, threshold)
+    return {"id": item.id, "claim_id": item.claim_id, "supported": item.supported,
+            "checker_support": round(support, 5), "contradict": round(contradict, 5),
+            "score": round(guarded, 5), "missing": missing, "seconds": round(time.perf_counter() - started, 3),
+            "claim": item.claim[:300]}
+
+
+def claim_scores(records: list[dict[str, Any]]) -> list[tuple[str, bool, float]]:
+    """(claim id, label, support) per claim: the maximum support over the claim's rows."""
+    by_claim: dict[str, tuple[bool, float]] = {}
+    for record in records:
+        label, best = by_claim.get(record["claim_id"], (record["supported"], float("-inf")))
+        by_claim[record["claim_id"]] = (label, max(best, record["score"]))
+    return [(claim_id, label, score) for claim_id, (label, score) in by_claim.items()]
+
+
+def summarize_factcheck(records: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Balanced accuracy at the calibrated threshold, ROC AUC, and seconds per row and per claim."""
+    claims = claim_scores(records)
+    labels, scores = [label for _, label, _ in claims], [score for _, _, score in claims]
+    metrics: dict[str, Any] = {"claims": len(claims), "rows": len(records),
+                               "supported_claims": sum(labels), "threshold": threshold}
+    if 0 < sum(labels) < len(labels):
+        tuned, tuned_accuracy = best_threshold(labels, scores)
+        metrics |= {"balanced_accuracy": round(balanced_accuracy(labels, [s >= threshold for s in scores]), 4),
+                    "roc_auc": round(roc_auc(labels, scores), 4),
+                    "oracle_threshold": tuned, "oracle_balanced_accuracy": round(tuned_accuracy, 4)}
+    seconds = [record["seconds"] for record in records]
+    metrics |= {"seconds_per_row_p50": percentile(seconds, 50), "seconds_per_row_p95": percentile(seconds, 95),
+                "seconds_per_claim_mean": round(sum(seconds) / max(len(claims), 1), 3)}
+    return metrics
+
+
+def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+@dataclass
+class FactCheckSuite:
+    """A fact-check dataset through the harness: one results line per (claim, source) row."""
+
+    dataset: str
+    items: list[FactCheckItem]
+    checker: Checker
+    threshold: float
+
+    def config(self) -> dict[str, Any]:
+        return {"mode": "fact-check", "checker": self.checker.name, "threshold": self.threshold}
+
+    def item_ids(self) -> list[str]:
+        return [item.id for item in self.items]
+
+    def run_item(self, item_id: str) -> dict[str, Any]:
+        return judge_item(self.checker, self._by_id[item_id], self.threshold)
+
+    def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return summarize_factcheck(records, self.threshold)
+
+    def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report:
+        claims = claim_scores(records)
+        histograms = (
+            Histogram("support", "support score per claim (max over its rows)",
+                      {"supported": [s for _, label, s in claims if label],
+                       "not supported": [s for _, label, s in claims if not label]}),
+            Histogram("latency", "seconds per row", {"rows": [r["seconds"] for r in records]}))
+        rows = tuple({**r, "correct": (r["score"] >= self.threshold) == r["supported"]} for r in records)
+        return Report(f"Fact-check evaluation: {self.dataset}", self.config(), metrics, histograms,
+                      ("id", "supported", "score", "checker_support", "correct", "missing", "seconds", "claim"), rows)
+
+    @cached_property
+    def _by_id(self) -> dict[str, FactCheckItem]:
+        return {item.id: item for item in self.items}
+
+
+def factcheck_suite(dataset: str, settings: Settings, limit: int | None, seed: int) -> FactCheckSuite:
+    """The checker the product would use (settings.checker, on settings.model) at its calibrated threshold."""
+    from rag.check import calibrated_threshold
+    from rag.pipeline import make_checker, shared_generator
+
+    items = sample_claims(FACTCHECK_DATASETS[dataset](settings.eval_data), limit, seed)
+    checker = make_checker(settings.checker, shared_generator(settings), settings.device)
+    return FactCheckSuite(dataset, items, checker, calibrated_threshold(checker.name))

@@ -1,0 +1,101 @@
+"""`rag eval DATASET`: run a suite item by item into a run folder (resumable), then summarise and report.
+
+A suite knows its items, how to run one into a results line, how to summarise the lines and what to plot;
+the harness owns the loop, the progress bar, resuming and the files.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from rag.config import Settings
+from rag.eval.report import Report, write_report
+from rag.eval.runs import RunDir
+
+
+class Suite(Protocol):
+    dataset: str
+
+    def config(self) -> dict[str, Any]:
+        """What identifies this run: a resume must match it."""
+        ...
+
+    def item_ids(self) -> Sequence[str]: ...
+
+    def run_item(self, item_id: str) -> dict[str, Any]:
+        """The results line of one item; must contain "id"."""
+        ...
+
+    def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+    def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report: ...
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    dataset: str
+    limit: int | None = None
+    seed: int = 7
+    out: Path | None = None
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    run: RunDir
+    summary: dict[str, Any]
+    files: tuple[str, ...]
+
+
+def default_run_dir(settings: Settings, options: EvalOptions, suite_config: dict[str, Any]) -> Path:
+    """Same command, same folder: running it again resumes."""
+    label = suite_config.get("checker") or suite_config.get("model") or "run"
+    size = "all" if options.limit is None else str(options.limit)
+    return settings.data_dir / "eval" / _slug(f"{options.dataset}-{label}-{size}-s{options.seed}")
+
+
+def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalResult:
+    config = suite.config() | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed}
+    run = RunDir(options.out or default_run_dir(settings, options, config))
+    done = {record["id"] for record in run.start(config)}
+    pending = [item_id for item_id in suite.item_ids() if item_id not in done]
+    started = time.perf_counter()
+    for item_id in _progress(pending, options, len(done)):
+        run.append(suite.run_item(item_id))
+    return finish(suite, run, time.perf_counter() - started)
+
+
+def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:
+    """Summarise what the run folder holds and write summary.json and the reports."""
+    records = run.results()
+    metrics = suite.summarize(records)
+    summary = {"dataset": suite.dataset, "config": run.config(), "items": len(records),
+               "complete": len(records) >= len(suite.item_ids()), "seconds_this_session": round(seconds, 1),
+               "metrics": metrics}
+    run.write_summary(summary)
+    files = write_report(run, suite.report(records, metrics))
+    return EvalResult(run, summary, (str(run.results_file), str(run.summary_file), *files))
+
+
+def _progress(items: list[str], options: EvalOptions, already: int) -> Any:
+    if not options.progress:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=f"eval {options.dataset}", unit="item", initial=0,
+                postfix={"resumed": already} if already else None)
+
+
+def _slug(text: str) -> str:
+    """
+    >>> _slug("wice-llm-judge:Qwen2.5 (default)-50-s7")
+    'wice-llm-judge-Qwen2.5-default-50-s7'
+    """
+    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", text)).strip("-")
+
+
+SuiteFactory = Callable[[Settings, EvalOptions], Suite]

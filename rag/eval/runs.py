@@ -1,0 +1,104 @@
+"""An evaluation run's folder: its settings, one results line per item (appended as each finishes, so an
+interrupted run resumes where it stopped), the summary and the reports.
+
+    RUN/config.json     what was run (dataset, limit, seed, model, checker): a resume must match it
+    RUN/results.jsonl   one JSON object per item, in the order they finished
+    RUN/summary.json    the metrics over all results
+    RUN/report.md, RUN/report.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+
+class RunMismatch(ValueError):
+    """The output folder holds a run made with other settings."""
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def results_file(self) -> Path:
+        return self.root / "results.jsonl"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.root / "summary.json"
+
+    def start(self, config: dict[str, Any]) -> list[dict[str, Any]]:
+        """Create the folder or reopen it for a resume; returns the results already recorded."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.config_file.is_file():
+            stored = json.loads(self.config_file.read_text())
+            if stored != config:
+                raise RunMismatch(f"{self.root} holds a run with other settings ({_differences(stored, config)}); "
+                                  "pass another --out or delete it")
+        else:
+            self.config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        return self.results()
+
+    def config(self) -> dict[str, Any]:
+        return json.loads(self.config_file.read_text())
+
+    def results(self) -> list[dict[str, Any]]:
+        """The recorded results; a last line cut short by an interruption is ignored (and redone)."""
+        if not self.results_file.is_file():
+            return []
+        return list(_complete_lines(self.results_file.read_text(encoding="utf-8").splitlines()))
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Record one finished item durably before the next starts."""
+        self._drop_partial_tail()
+        with open(self.results_file, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        _write_atomic(self.summary_file, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+    def summary(self) -> dict[str, Any]:
+        if not self.summary_file.is_file():
+            raise FileNotFoundError(f"{self.root} has no summary.json: is it an evaluation run folder?")
+        return json.loads(self.summary_file.read_text())
+
+    def write_text(self, name: str, text: str) -> Path:
+        path = self.root / name
+        _write_atomic(path, text)
+        return path
+
+    def _drop_partial_tail(self) -> None:
+        if self.results_file.is_file():
+            raw = self.results_file.read_bytes()
+            if raw and not raw.endswith(b"\n"):
+                self.results_file.write_bytes(raw[:raw.rfind(b"\n") + 1])
+
+
+def _complete_lines(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
+    for line in lines:
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            continue
+
+
+def _differences(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
+    keys = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+    return ", ".join(f"{k}: {stored.get(k)!r} there, {wanted.get(k)!r} now" for k in keys)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)

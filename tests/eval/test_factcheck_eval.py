@@ -1,0 +1,106 @@
+"""The checker-mode evaluation: dataset adapters, per-claim scoring, resumable runs, reports and compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.check import OverlapChecker
+from rag.cli import main
+from rag.eval.factcheck import (FACTCHECK_DATASETS, FactCheckItem, FactCheckSuite, claim_scores, sample_claims,
+                                summarize_factcheck)
+from rag.eval.harness import EvalOptions, run_suite
+from rag.eval.runs import RunDir, RunMismatch
+
+
+def _record(claim_id: str, supported: bool, score: float, seconds: float = 1.0) -> dict:
+    return {"id": f"{claim_id}#{score}", "claim_id": claim_id, "supported": supported, "score": score,
+            "seconds": seconds}
+
+
+def test_a_claim_scores_the_maximum_over_its_rows() -> None:
+    records = [_record("a", True, 0.2), _record("a", True, 0.9), _record("b", False, 0.4)]
+    assert sorted(claim_scores(records)) == [("a", True, 0.9), ("b", False, 0.4)]
+
+
+def test_summary_on_hand_computed_scores() -> None:
+    records = [_record("a", True, 0.9), _record("b", True, 0.3), _record("c", False, 0.6), _record("d", False, 0.1),
+               _record("d", False, 0.2, seconds=3.0)]
+    metrics = summarize_factcheck(records, threshold=0.5)
+    # at 0.5: a right, b missed (TPR 1/2); c wrong, d right (TNR 1/2)
+    assert metrics["balanced_accuracy"] == 0.5 and metrics["claims"] == 4 and metrics["rows"] == 5
+    assert metrics["roc_auc"] == 0.75  # positives {0.9, 0.3} vs negatives {0.6, 0.2}: 3 of 4 pairs
+    assert metrics["seconds_per_claim_mean"] == 1.75 and metrics["seconds_per_row_p50"] == 1.0
+
+
+def test_sampling_keeps_every_row_of_a_chosen_claim() -> None:
+    items = [FactCheckItem(f"{c}#{r}", c, "claim", "source", True) for c in "abcdef" for r in range(3)]
+    sample = sample_claims(items, limit=2, seed=1)
+    assert len({i.claim_id for i in sample}) == 2 and len(sample) == 6
+    assert sample == sample_claims(items, limit=2, seed=1) and sample_claims(items, None, 1) == items
+
+
+def test_adapters_read_the_shared_data(eval_data: Path) -> None:
+    counts = {name: load(eval_data) for name, load in FACTCHECK_DATASETS.items()}
+    wice = counts["wice"]
+    assert len(wice) == 1070 and len({i.claim_id for i in wice}) == 358
+    assert len({i.claim_id for i in wice if i.supported}) == 110  # README: 111; test02178 is partial in this file
+    assert len(counts["begin"]) == 3601 and sum(i.supported for i in counts["begin"]) == 1392
+    assert len(counts["halueval"]) == 1000 and sum(i.supported for i in counts["halueval"]) == 500
+
+
+def _suite(items: list[FactCheckItem]) -> FactCheckSuite:
+    return FactCheckSuite("toy", items, OverlapChecker(), 0.5)
+
+
+TOY = [FactCheckItem("1", "1", "The port opened in 1874.", "The port opened in 1874 on the coast.", True),
+       FactCheckItem("2", "2", "The port opened in 1990.", "The port opened in 1874 on the coast.", False),
+       FactCheckItem("3", "3", "Ships carry bananas.", "The library holds 3,400 maps.", False)]
+
+
+def test_run_writes_results_summary_and_reports(settings, tmp_path: Path) -> None:
+    result = run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    assert result.summary["complete"] and result.summary["metrics"]["balanced_accuracy"] == 1.0
+    lines = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["1", "2", "3"]
+    assert json.loads(lines[1])["missing"] == ["1990"]  # the lexical guard named the wrong year
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "<svg" in html and "balanced_accuracy" in html and "Ships carry bananas." in html
+    assert "![support score" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_an_interrupted_run_resumes_without_redoing_items(settings, tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    suite = _suite(TOY)
+    run.start(suite.config() | {"dataset": "toy", "limit": None, "seed": 7})
+    run.append(suite.run_item("1"))
+    with open(run.results_file, "a") as handle:
+        handle.write('{"id": "2", "claim_id"')  # killed mid-line
+    judged: list[str] = []
+    original = suite.run_item
+    suite.run_item = lambda item_id: judged.append(item_id) or original(item_id)  # type: ignore[method-assign]
+    result = run_suite(suite, settings, EvalOptions("toy", out=run.root, progress=False))
+    assert judged == ["2", "3"] and result.summary["items"] == 3
+    assert [r["id"] for r in run.results()] == ["1", "2", "3"]
+
+
+def test_resuming_with_other_settings_is_refused(settings, tmp_path: Path) -> None:
+    run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    with pytest.raises(RunMismatch, match="seed"):
+        run_suite(_suite(TOY), settings, EvalOptions("toy", seed=8, out=tmp_path / "run", progress=False))
+
+
+def test_cli_eval_and_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path, eval_data: Path) -> None:
+    base = ["--data-dir", str(tmp_path), "--eval-data", str(eval_data), "eval"]
+    assert main([*base, "halueval", "--checker", "overlap", "--limit", "12", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["items"] == 12 and summary["config"]["checker"] == "overlap" and 0 <= summary["metrics"]["roc_auc"] <= 1
+    assert main([*base, "halueval", "--checker", "overlap", "--limit", "12", "--seed", "8", "--out", str(tmp_path / "b")]) == 0
+    first = next((tmp_path / "eval").iterdir())
+    capsys.readouterr()
+    assert main([*base, "compare", str(first), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "roc_auc" in out and "items only in A" in out
+    assert main([*base, "compare", str(first)]) == 2 and "usage" in capsys.readouterr().err
