@@ -1,10 +1,12 @@
 """Answer benchmark for one generator on this machine: retrieval latency, time to first token for a
 ~1,500-token prompt, decode tokens/s, total, and decode as a fraction of the memory-bandwidth bound.
 
-    .venv/bin/python bench/answer.py [--model default|small|tiny|PATH] [--collection NAME] [-k 6]
+    .venv/bin/python bench/answer.py [--set sample|sec10q] [--model default|small|tiny|PATH] [-k 6]
 
-Uses the `bench-sec10q` collection that bench/retrieval.py builds (or builds it), and the sec-10q
-questions. The bound is (measured copy bandwidth) / (bytes of weights read per token).
+--set sample (default): the sample documents (collection `bench-sample`) and questions they answer, so the
+fact-check time of real answers prints next to their generation time. --set sec10q: the `bench-sec10q`
+collection that bench/retrieval.py builds (or builds it) and the sec-10q questions (long ~1,500-token prompts).
+The bound is (measured copy bandwidth) / (bytes of weights read per token).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,15 +57,13 @@ def bytes_read_per_token(generator) -> int:  # noqa: ANN001
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--collection", default="bench-sec10q")
+    parser.add_argument("--set", choices=("sample", "sec10q"), default="sample", help="documents and questions")
     parser.add_argument("-k", type=int, default=6, help="passages in the prompt (6 x ~240 tokens ~ 1,500)")
-    parser.add_argument("--questions", type=int, default=2, help="questions answered (20 are retrieved)")
+    parser.add_argument("--questions", type=int, default=3, help="questions answered (all are retrieved)")
     args = parser.parse_args()
-    settings = load_settings(embedder="packaged", model=args.model, collection=args.collection)
-    root = settings.eval_data / "sec-10q-docugami"
-    ingest_paths([root / "docs"], settings, options=IngestOptions(progress=False))
-    rows = [json.loads(line) for line in (root / "qna.jsonl").read_text().splitlines() if line.strip()]
-    questions = [row["question"] for row in rows if row["question_type"].startswith("Single-Doc")][:20]
+    settings = load_settings(embedder="packaged", model=args.model, collection=f"bench-{args.set}")
+    folder, questions = sample_questions() if args.set == "sample" else sec10q_questions(settings.eval_data)
+    ingest_paths([folder], settings, options=IngestOptions(progress=False))
     pipeline = open_pipeline(settings, log=lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
     pipeline.generator.warm_up()
@@ -70,6 +71,24 @@ def main() -> None:
     report_retrieval(pipeline, questions, args.k)
     report_answers(pipeline, questions[: args.questions], args.k)
     report_decode(pipeline, questions[0])
+
+
+SAMPLE_QUESTIONS = ("How deep is the main channel of the Port of Valmara?",
+                    "When was the Brindlewood library founded and how many maps does it hold?",
+                    "How long does the Helios H2 battery take to charge fully?")
+
+
+def sample_questions() -> tuple[Path, list[str]]:
+    folder = Path(__file__).resolve().parent.parent / "data" / "sample"
+    if not any(folder.glob("*.pdf")):
+        subprocess.run([sys.executable, str(folder.parent / "make_sample_docs.py")], check=True)
+    return folder, list(SAMPLE_QUESTIONS)
+
+
+def sec10q_questions(eval_data: Path) -> tuple[Path, list[str]]:
+    root = eval_data / "sec-10q-docugami"
+    rows = [json.loads(line) for line in (root / "qna.jsonl").read_text().splitlines() if line.strip()]
+    return root / "docs", [row["question"] for row in rows if row["question_type"].startswith("Single-Doc")][:20]
 
 
 def report_retrieval(pipeline, questions: list[str], k: int) -> None:  # noqa: ANN001
@@ -91,9 +110,11 @@ def report_answers(pipeline, questions: list[str], k: int) -> None:  # noqa: ANN
         prompt_tokens = sum(generator.count_tokens(m["content"]) for m in prompt.messages)
         answer = pipeline.answer(question, AskOptions(k=k))
         timings, produced = answer.timings_ms, generator.count_tokens(answer.text)
+        claims = sum(s.verdict not in ("skipped", "unchecked") for s in answer.sentences)
         print(f"prompt ~{prompt_tokens} tokens: retrieve {timings['retrieve']:.0f} ms, first token "
               f"{timings['first_token'] / 1000:.1f} s, {produced} answer tokens in {timings['generate'] / 1000:.1f} s, "
-              f"check {timings['check'] / 1000:.1f} s, total {timings['total'] / 1000:.1f} s; "
+              f"check {timings['check'] / 1000:.1f} s for {claims} claims "
+              f"({timings['check'] / max(timings['generate'], 1):.2f} x generation), total {timings['total'] / 1000:.1f} s; "
               f"answer: {answer.text[:120]!r}")
 
 
