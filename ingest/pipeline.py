@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -35,8 +35,9 @@ class IngestUsageError(ValueError):
 class IngestOptions:
     prune: bool = False
     retry_failed: bool = False
-    progress: bool = True
+    progress: bool = True  # tqdm bars on stderr
     save_every_s: float = 60.0
+    on_progress: Callable[[str, int, int], None] | None = None  # (stage, done, total): for a UI's progress bar
 
 
 def discover(roots: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -125,22 +126,29 @@ class _IngestRun:
 
     def _parse(self, tasks: list[FileTask]) -> Iterable[ParsedFile]:
         with self._bar(len(tasks), "parse", "file") as bar:
-            for task, result in self.runner.map_unordered(parse_and_chunk, tasks):
+            for done, (task, result) in enumerate(self.runner.map_unordered(parse_and_chunk, tasks), start=1):
                 bar.set_postfix_str(Path(task.path).name[-40:], refresh=False)
-                bar.update(1)
+                self._advance(bar, "parse", 1, done)
                 yield result if isinstance(result, ParsedFile) else failed_task(task, _reason(result))
 
     def _embed_and_commit(self, parsed_files: list[ParsedFile]) -> None:
         with self._bar(sum(len(parsed.chunks) for parsed in parsed_files), "embed", "chunk") as bar:
+            done = 0
             for parsed in parsed_files:
                 self._commit(parsed)
-                bar.update(len(parsed.chunks))
+                done += len(parsed.chunks)
+                self._advance(bar, "embed", len(parsed.chunks), done)
 
     def _bar(self, total: int, label: str, unit: str) -> Any:
         from tqdm import tqdm
 
         return tqdm(total=total, desc=label, unit=unit, dynamic_ncols=True,
                     disable=(not self.options.progress) or None)
+
+    def _advance(self, bar: Any, stage: str, steps: int, done: int) -> None:
+        bar.update(steps)
+        if self.options.on_progress:
+            self.options.on_progress(stage, done, bar.total)
 
     def _commit(self, parsed: ParsedFile) -> None:
         self.timings["parse"] += parsed.parse_seconds

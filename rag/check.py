@@ -60,6 +60,8 @@ class LLMJudge:
 
     @property
     def name(self) -> str:
+        """Names the loaded model (so it loads it): the calibrated threshold is stored under this name."""
+        self.generator.warm_up()  # type: ignore[attr-defined]
         return f"llm-judge:{self.generator.name}"  # type: ignore[attr-defined]
 
     def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("collections", help="list collections and their documents").add_argument(
         "--json", action="store_true")
     _add_eval(commands.add_parser("eval", help="score the system or its fact-checker on a dataset; compare runs"))
+    ui = commands.add_parser("ui", help="start the chat UI in the browser (Streamlit)")
+    ui.add_argument("--port", type=int, default=8501, help="port on localhost (8501)")
+    ui.add_argument("--host", default="localhost", help="address to listen on (localhost)")
     models = commands.add_parser("models", help="list or prepare the packaged generator models")
     models.add_argument("action", choices=("list", "prepare"))
     models.add_argument("name", nargs="?", default="default", help="default, small, tiny, a .gguf file or a model dir")
@@ -253,6 +256,23 @@ def _figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
+def run_ui(args: argparse.Namespace, settings: Settings) -> int:
+    """`streamlit run ui/app.py`, with this command's settings passed on as RAG_* variables."""
+    import subprocess
+
+    import ui
+
+    env = os.environ | {"RAG_DATA_DIR": str(settings.data_dir), "RAG_EVAL_DATA": str(settings.eval_data),
+                        "RAG_EMBEDDER": settings.embedder, "RAG_DEVICE": settings.device, "RAG_MODEL": settings.model}
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(ui.__file__).with_name("app.py")), "--server.port", str(args.port),
+               "--server.address", args.host, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"rag ui: http://{args.host}:{args.port}  (Ctrl+C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def run_models(args: argparse.Namespace, settings: Settings) -> int:
     from rag.models import GENERATORS, is_prepared, resolve_generator
 
@@ -292,7 +312,7 @@ def _quiet_libraries(verbose: bool) -> None:
 
 
 _COMMANDS = {"ingest": run_ingest, "search": run_search, "ask": run_ask, "collections": run_collections,
-             "models": run_models, "eval": run_eval}
+             "models": run_models, "eval": run_eval, "ui": run_ui}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -86,11 +86,11 @@ class TransformersGenerator:
         choice_ids = [self._single_token_ids(choice) for choice in choices]
         with self._lock, torch.inference_mode():
             prefix_ids = self._tokenizer(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
-            cache = self._model(prefix_ids, use_cache=True).past_key_values
+            cache = self._model(prefix_ids, use_cache=True, logits_to_keep=1).cache
             rows = []
             for suffix in suffixes:
                 suffix_ids = self._tokenizer(suffix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
-                logits = self._model(suffix_ids, past_key_values=cache, use_cache=True).logits[0, -1].float()
+                logits = self._model(suffix_ids, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1].float()
                 cache.crop(-suffix_ids.shape[1])  # back to the prefix only
                 probabilities = torch.softmax(logits, dim=-1)
                 mass = [float(probabilities[ids].sum()) for ids in choice_ids]

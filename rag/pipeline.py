@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
@@ -140,14 +141,16 @@ def make_checker(spec: str, generator: Generator, device: str = "auto") -> Check
 
 _PIPELINES: dict[Settings, Pipeline] = {}
 _GENERATORS: dict[tuple, Generator] = {}
+_SHARED = threading.Lock()
 
 
 def shared_generator(settings: Settings) -> Generator:
     """One generator per model and device in this process, whichever collections use it."""
     key = (settings.model, settings.device, settings.model_cache_dir, settings.max_context_tokens)
-    if key not in _GENERATORS:
-        _GENERATORS[key] = make_generator(*key)
-    return _GENERATORS[key]
+    with _SHARED:
+        if key not in _GENERATORS:
+            _GENERATORS[key] = make_generator(*key)
+        return _GENERATORS[key]
 
 
 def answer(question: str, collection: str = "default", *, model: str | None = None, k: int = 5,
@@ -155,6 +158,13 @@ def answer(question: str, collection: str = "default", *, model: str | None = No
            generation: GenerationOptions = GenerationOptions(), check: CheckSettings = CheckSettings()) -> Answer:
     """Answer one question from a collection; models load once per process and are reused."""
     settings = (settings or load_settings()).with_overrides(collection=collection, model=model)
-    if settings not in _PIPELINES:
-        _PIPELINES[settings] = open_pipeline(settings, shared_generator(settings))
-    return _PIPELINES[settings].answer(question, AskOptions(k, mode, tuple(docs), generation, check))
+    return shared_pipeline(settings).answer(question, AskOptions(k, mode, tuple(docs), generation, check))
+
+
+def shared_pipeline(settings: Settings) -> Pipeline:
+    """One pipeline per settings (collection, model, ...) in this process, on the shared generator."""
+    generator = shared_generator(settings)
+    with _SHARED:  # UI sessions run in threads
+        if settings not in _PIPELINES:
+            _PIPELINES[settings] = open_pipeline(settings, generator)
+        return _PIPELINES[settings]

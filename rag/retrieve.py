@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -21,7 +22,8 @@ class Retriever:
     """Embeds a query with the collection's embedder and returns the best passages.
 
     ``candidates`` hits are taken from each retriever before fusion; the lexical index is built from
-    the store and rebuilt when the store's generation changes (an ingest ran).
+    the store and rebuilt when the store's generation changes (an ingest ran). Searches from several
+    threads (UI sessions sharing one retriever) run one at a time.
     """
 
     collection: Collection
@@ -29,6 +31,7 @@ class Retriever:
     candidates: int = 50
     _lexical: LexicalIndex | None = field(default=None, init=False, repr=False)
     _lexical_generation: int = field(default=-1, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
@@ -41,10 +44,11 @@ class Retriever:
             raise ValueError("the query is empty")
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        self.collection.refresh()
-        allowed = self.collection.store.row_ids_of(docs) if docs else None
-        hits = self._ranked(query, mode, allowed)
-        passages = self.collection.passages(hits[: max(self.candidates, k)])
+        with self._lock:
+            self.collection.refresh()
+            allowed = self.collection.store.row_ids_of(docs) if docs else None
+            hits = self._ranked(query, mode, allowed)
+            passages = self.collection.passages(hits[: max(self.candidates, k)])
         keep = drop_near_duplicates([passage.text for passage in passages])
         return [passages[i] for i in keep][:k]
 

@@ -1,1 +1,1 @@
-"""The Streamlit chat UI package (issue 6: not built yet; `rag ask` is the interface today)."""
+"""The Streamlit UI (`rag ui`): thin pages over the library; see ui/app.py."""

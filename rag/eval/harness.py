@@ -41,7 +41,8 @@ class EvalOptions:
     limit: int | None = None
     seed: int = 7
     out: Path | None = None
-    progress: bool = True
+    progress: bool = True  # tqdm bar on stderr
+    on_item: Callable[[int, int], None] | None = None  # (done, total) after each item: for a UI's progress bar
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,11 @@ def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalRes
     done = {record["id"] for record in run.start(config)}
     pending = [item_id for item_id in suite.item_ids() if item_id not in done]
     started = time.perf_counter()
-    for item_id in _progress(pending, options, len(done)):
+    total = len(done) + len(pending)
+    for number, item_id in enumerate(_progress(pending, options, len(done)), start=len(done) + 1):
         run.append(suite.run_item(item_id))
+        if options.on_item:
+            options.on_item(number, total)
     return finish(suite, run, time.perf_counter() - started)
 
 
@@ -79,6 +83,13 @@ def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:
     run.write_summary(summary)
     files = write_report(run, suite.report(records, metrics))
     return EvalResult(run, summary, (str(run.results_file), str(run.summary_file), *files))
+
+
+def list_runs(settings: Settings) -> list[RunDir]:
+    """Finished or interrupted runs under DATA_DIR/eval (those with a summary), newest first."""
+    root = settings.data_dir / "eval"
+    found = [RunDir(p.parent) for p in root.glob("*/summary.json")] if root.is_dir() else []
+    return sorted(found, key=lambda run: run.summary_file.stat().st_mtime, reverse=True)
 
 
 def _progress(items: list[str], options: EvalOptions, already: int) -> Any:

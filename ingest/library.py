@@ -1,0 +1,84 @@
+"""Managing a collection's documents from a UI: uploads saved safely inside the data dir, listing and
+deleting documents.
+
+Uploaded files live in ``DATA_DIR/uploads/<collection>/`` (the collection indexes them from there, so a
+re-ingest or an update finds them again); nothing is written outside that folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from ingest.loaders import SUPPORTED_SUFFIXES
+from rag.collection import Collection, Manifest, validate_name
+from rag.config import Settings
+from rag.store import DocumentRecord
+
+
+class UploadRejected(ValueError):
+    """An uploaded file is of a type we cannot read, too large, or has no usable name."""
+
+
+def safe_file_name(name: str) -> str:
+    """The last path component of ``name`` reduced to letters, digits, '.', '-' and '_'.
+
+    >>> safe_file_name("../../etc/passwd"), safe_file_name("Annual Report (2025).PDF"), safe_file_name("ré sumé.md")
+    ('passwd', 'Annual_Report_2025_.PDF', 're_sume.md')
+    """
+    base = re.split(r"[\\/]", name)[-1]
+    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_name)).lstrip(".")
+    if not cleaned or cleaned.strip("._-") == "":
+        raise UploadRejected(f"{name!r} has no usable file name")
+    return cleaned[:120]
+
+
+def uploads_dir(settings: Settings, collection: str | None = None) -> Path:
+    return settings.data_dir / "uploads" / validate_name(collection or settings.collection)
+
+
+def save_upload(settings: Settings, name: str, data: bytes) -> Path:
+    """Write an uploaded file into the collection's uploads folder (replacing a same-named one atomically)."""
+    safe = safe_file_name(name)
+    if Path(safe).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UploadRejected(f"{name}: unsupported file type; use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    if len(data) > settings.max_file_mb * 2**20:
+        raise UploadRejected(f"{name}: {len(data) / 2**20:.1f} MB is over the {settings.max_file_mb:g} MB limit")
+    folder = uploads_dir(settings)
+    target = (folder / safe).resolve()
+    if folder.resolve() not in target.parents:
+        raise UploadRejected(f"{name}: would be written outside {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    return target
+
+
+def documents(settings: Settings, collection: str | None = None) -> list[DocumentRecord]:
+    """The collection's documents (indexed and failed), or none if it does not exist yet."""
+    directory = settings.collection_dir(collection)
+    if not (directory / "store.sqlite3").is_file():
+        return []
+    with Collection.open_for_read(directory) as opened:
+        return opened.store.documents()
+
+
+def delete_document(settings: Settings, path: str, collection: str | None = None) -> int:
+    """Remove a document and its chunks from the collection (and its uploaded copy); returns chunks removed."""
+    directory = settings.collection_dir(collection)
+    with Collection.open_for_read(directory) as opened:
+        recorded = Manifest(**json.loads(opened.store.get_meta("manifest") or "{}"))
+    with Collection.open_for_write(directory, recorded) as opened:
+        if opened.store.document(path) is None:
+            raise ValueError(f"{path} is not in collection {directory.name!r}")
+        removed = opened.remove_document(path)
+        opened.save_index()
+    upload = Path(path)
+    if uploads_dir(settings, directory.name).resolve() in upload.resolve().parents:
+        upload.unlink(missing_ok=True)
+    return removed

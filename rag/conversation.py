@@ -1,0 +1,79 @@
+"""Conversations: follow-up questions rewritten to stand alone before retrieval, and Markdown export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rag.citations import is_abstention
+from rag.protocols import Generator
+from rag.types import Answer, GenerationOptions
+
+REWRITE_SYSTEM = (
+    "Rewrite the user's last question so that it can be understood without the conversation: replace "
+    "pronouns and references with what they refer to. Reply with the rewritten question only.")
+_REFERRING = frozenset("it its they them their this that these those he she his her him there such".split())
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str  # as the user typed it
+    answer: Answer  # answer.question is the stand-alone question that was retrieved for
+
+
+def needs_context(question: str) -> bool:
+    """Whether a question leans on earlier turns (a referring word, or very short).
+
+    >>> needs_context("How deep is it?"), needs_context("How deep is the Valmara main channel?")
+    (True, False)
+    """
+    words = [w.strip("?.,!;:'\"").lower() for w in question.split()]
+    return len(words) <= 3 or any(w in _REFERRING for w in words)
+
+
+def standalone_question(question: str, history: Sequence[Turn], generator: Generator) -> str:
+    """The question rewritten by the model to stand alone; unchanged without history or when it already
+    stands alone; the previous question prepended if the model's rewrite is unusable."""
+    if not history or not needs_context(question):
+        return question
+    recent = "\n".join(f"User: {t.question}\nAssistant: {t.answer.text[:400]}" for t in history[-3:])
+    messages = [{"role": "system", "content": REWRITE_SYSTEM},
+                {"role": "user", "content": f"Conversation:\n{recent}\n\nLast question: {question}"}]
+    rewrite = "".join(generator.stream(messages, GenerationOptions(max_new_tokens=64))).strip().splitlines()
+    candidate = rewrite[0].strip() if rewrite else ""
+    if not candidate or is_abstention(candidate, False) or len(candidate) > 3 * len(question) + 200:
+        return f"{history[-1].answer.question} {question}"
+    return candidate
+
+
+def conversation_markdown(turns: Sequence[Turn]) -> str:
+    """The conversation with each answer's checks and the passages it cited, as Markdown."""
+    parts = ["# Conversation", ""]
+    for number, turn in enumerate(turns, start=1):
+        parts += [f"## {number}. {turn.question}", ""]
+        if turn.answer.question != turn.question:
+            parts += [f"*Searched as:* {turn.answer.question}", ""]
+        parts += [_marked(turn.answer), "", *_references(turn.answer), ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+_MARKS = {"supported": "✓", "unsupported": "✗ unsupported", "contradicted": "✗ contradicted"}
+
+
+def _marked(answer: Answer) -> str:
+    if answer.abstained or not answer.sentences:
+        return answer.text
+    return " ".join(f"{s.text}" + (f" *({_MARKS[s.verdict]})*" if s.verdict in _MARKS else "") for s in answer.sentences)
+
+
+def _references(answer: Answer) -> list[str]:
+    cited = sorted({n for s in answer.sentences for n in s.citations if n <= len(answer.passages)})
+    if not cited:
+        return []
+    lines = ["References:", ""]
+    for n in cited:
+        passage = answer.passages[n - 1]
+        quote = " ".join(passage.text.split())[:300]
+        lines.append(f"- [{n}] {Path(passage.doc).name}, page {passage.page}: \"{quote}\"")
+    return lines

@@ -1,0 +1,96 @@
+"""The UI pages under Streamlit's AppTest, on the hash embedder and the fake generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ingest.pipeline import IngestOptions, ingest_paths
+from rag.config import Settings
+from rag.eval.factcheck import FactCheckItem, FactCheckSuite
+from rag.check import OverlapChecker
+from rag.eval.harness import EvalOptions, run_suite
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+
+
+@pytest.fixture
+def ui_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    for name, value in {"RAG_DATA_DIR": str(settings.data_dir), "RAG_EMBEDDER": "hash", "RAG_MODEL": "fake",
+                        "RAG_MODELS_DIR": str(settings.models_dir)}.items():
+        monkeypatch.setenv(name, value)
+    return settings
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def _html(app: AppTest) -> str:
+    return "\n".join(element.proto.body for element in app.get("html"))
+
+
+def test_chat_without_collections_points_to_the_library(ui_env: Settings) -> None:
+    app = _app()
+    assert not app.exception
+    assert "Library" in app.info[0].value
+
+
+def test_chat_answers_with_marks_chips_and_sources(ui_env: Settings, sample_copy: Path) -> None:
+    ingest_paths([sample_copy], ui_env, options=IngestOptions(progress=False))
+    app = _app()
+    app.chat_input[0].set_value("How many maps does the Brindlewood library hold?").run()
+    assert not app.exception
+    page = _html(app)
+    assert 'class="rag-chip"' in page and "data-verdict=" in page  # a citation chip and a verdict mark
+    assert 'class="rag-card"' in page and "brindlewood-library.html" in page
+    assert len(app.session_state["turns"]["default"]) == 1
+    markdown = app.get("download_button")[0].proto.label
+    assert "Export" in markdown
+
+
+def test_follow_up_keeps_the_conversation(ui_env: Settings, sample_copy: Path) -> None:
+    ingest_paths([sample_copy], ui_env, options=IngestOptions(progress=False))
+    app = _app()
+    app.chat_input[0].set_value("How many maps does the Brindlewood library hold?").run()
+    app.chat_input[0].set_value("When was it founded?").run()
+    turns = app.session_state["turns"]["default"]
+    assert len(turns) == 2 and turns[1].question == "When was it founded?"
+    assert "Brindlewood" in turns[1].answer.question  # retrieved with the earlier question's subject
+
+
+def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path) -> None:
+    app = _app()
+    app.switch_page("pages/library.py").run()
+    assert not app.exception
+    app.text_input[1].set_value(str(sample_copy)).run()  # [0] is the new collection's name
+    [b for b in app.button if b.label == "Ingest folder"][0].click().run()
+    assert not app.exception
+    assert "3 added" in app.success[0].value
+    table = app.dataframe[0].value
+    assert sorted(table["status"]) == ["indexed"] * 3
+    [b for b in app.button if b.label == "Delete document"][0].click().run()
+    assert not app.exception
+    assert len(app.dataframe[0].value) == 2
+
+
+def test_library_rejects_a_bad_collection_name(ui_env: Settings) -> None:
+    app = _app()
+    app.switch_page("pages/library.py").run()
+    app.text_input[0].set_value("../escape").run()
+    assert app.warning and not app.exception
+
+
+def test_evaluation_lists_reports(ui_env: Settings) -> None:
+    items = [FactCheckItem("1", "1", "The port opened in 1874.", "The port opened in 1874.", True),
+             FactCheckItem("2", "2", "Bananas are blue.", "The port opened in 1874.", False)]
+    run_suite(FactCheckSuite("toy", items, OverlapChecker(), 0.5), ui_env,
+              EvalOptions("toy", out=ui_env.data_dir / "eval" / "toy-run", progress=False))
+    app = _app()
+    app.switch_page("pages/evaluation.py").run()
+    assert not app.exception
+    assert app.selectbox[-1].value.root.name == "toy-run"
+    assert "balanced_accuracy" in [row for row in app.table[0].value["metric"]]
+    assert "<svg" in _html(app)

@@ -1,0 +1,42 @@
+"""Evaluation: run a dataset through `rag eval`'s harness with a progress bar; browse earlier reports."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag.eval.harness import EvalOptions, list_runs, run_suite
+from rag.eval.suites import DATASETS, make_suite
+from ui.state import current_settings
+
+st.title("Evaluation")
+settings = current_settings()
+
+with st.expander("Run an evaluation", expanded=not list_runs(settings)):
+    dataset = st.selectbox("Dataset", DATASETS)
+    limit = st.number_input("Items (0 = all)", min_value=0, value=20, step=10)
+    seed = st.number_input("Seed", min_value=0, value=7)
+    if st.button("Run"):
+        bar = st.progress(0.0, text="loading ...")
+        options = EvalOptions(dataset, int(limit) or None, int(seed), progress=False,
+                              on_item=lambda done, total: bar.progress(done / total, text=f"{done} / {total}"))
+        try:
+            result = run_suite(make_suite(settings, options), settings, options)
+        except (ValueError, OSError) as error:
+            st.error(str(error))
+        else:
+            st.success(f"finished: {result.run.root}")
+
+runs = list_runs(settings)
+if not runs:
+    st.info(f"No evaluation runs under {settings.data_dir / 'eval'} yet (`rag eval DATASET` or the form above).")
+    st.stop()
+chosen = st.selectbox("Report", runs, format_func=lambda run: run.root.name)
+summary = chosen.summary()
+st.caption(f"{summary['items']} items" + ("" if summary["complete"] else " (incomplete: run again to resume)"))
+st.table({"metric": list(summary["metrics"]), "value": [str(v) for v in summary["metrics"].values()]})
+for svg in sorted(chosen.root.glob("*.svg")):
+    st.html(svg.read_text())
+report = chosen.root / "report.html"
+if report.is_file():
+    st.download_button("Download the full report (HTML)", report.read_text(), file_name=f"{chosen.root.name}.html",
+                       mime="text/html")

@@ -1,0 +1,88 @@
+"""Library: collections, uploads or a server folder to ingest (with progress), the document list,
+delete and re-ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ingest.library import UploadRejected, delete_document, documents, save_upload
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.pipeline import IngestOptions, IngestUsageError, ingest_paths
+from rag.collection import CollectionError, validate_name
+from rag.types import IngestReport
+from ui.state import base_settings, collections
+
+st.title("Library")
+existing = collections()
+left, right = st.columns([2, 1])
+chosen = left.selectbox("Collection", existing + ["(new collection)"], key="library_collection")
+if chosen == "(new collection)":
+    chosen = right.text_input("New collection name", value="default", key="new_collection",
+                              help="letters, digits, '.', '-' and '_'")
+try:
+    settings = base_settings().with_overrides(collection=validate_name(chosen))
+except CollectionError as error:
+    st.warning(str(error))
+    st.stop()
+
+
+def run_ingest(paths: list[Path], retry_failed: bool = False) -> None:
+    bar = st.progress(0.0, text="starting ...")
+
+    def moved(stage: str, done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{stage}: {done} / {total}")
+
+    try:
+        report = ingest_paths(paths, settings, options=IngestOptions(
+            progress=False, retry_failed=retry_failed, on_progress=moved))
+    except (IngestUsageError, CollectionError) as error:
+        st.error(str(error))
+        return
+    bar.progress(1.0, text="done")
+    show_report(report)
+
+
+def show_report(report: IngestReport) -> None:
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "updated", "unchanged", "failed", "skipped")
+                       if report.count(s))
+    st.success(f"{counts or 'no files'}; +{report.chunks_added} chunks in {report.seconds:.1f} s")
+    for outcome in report.files:
+        if outcome.status in ("failed", "skipped"):
+            st.error(f"{Path(outcome.path).name}: {outcome.error}")
+
+
+st.subheader("Add documents")
+suffixes = sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
+uploads = st.file_uploader(f"Upload files (up to {settings.max_file_mb:g} MB each)", type=suffixes,
+                           accept_multiple_files=True, key="uploads")
+if st.button("Ingest uploaded files", disabled=not uploads):
+    saved = []
+    for upload in uploads or []:
+        try:
+            saved.append(save_upload(settings, upload.name, upload.getvalue()))
+        except UploadRejected as error:
+            st.error(str(error))
+    if saved:
+        run_ingest(saved)
+folder = st.text_input("Or a folder on the server", placeholder="/path/to/documents")
+if st.button("Ingest folder", disabled=not folder):
+    run_ingest([Path(folder).expanduser()])
+
+st.subheader(f"Documents in '{settings.collection}'")
+records = documents(settings)
+if not records:
+    st.caption("No documents yet.")
+    st.stop()
+st.dataframe([{"document": Path(r.path).name, "status": r.status, "chunks": r.chunks, "pages": r.pages,
+               "error": r.error or "", "path": r.path} for r in records], hide_index=True)
+names = {f"{Path(r.path).name}  ({r.path})": r.path for r in records}
+picked = st.selectbox("Document", list(names), key="picked_document")
+delete, again = st.columns(2)
+if delete.button("Delete document", type="secondary"):
+    removed = delete_document(settings, names[picked])
+    st.toast(f"deleted {Path(names[picked]).name} ({removed} chunks)")
+    st.rerun()
+if again.button("Re-ingest document"):
+    run_ingest([Path(names[picked])], retry_failed=True)
