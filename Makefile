@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup browser demo ui test test-fast bench clean
 
 setup: $(STAMP)
 
@@ -24,12 +24,24 @@ ifeq ($(HAS_GPU),yes)
 endif
 	touch $(STAMP)
 
+# Debian's chromium for the browser test (tests/ui/test_browser.py); skipped if it cannot be installed here.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium ) \
+	  || echo "chromium not installed: the browser test will be skipped (outside CI)"; }
+
+# Ingest the sample documents, answer one question in the terminal, then open the chat UI on them.
 demo: setup
 	$(PY) data/make_sample_docs.py
 	$(VENV)/bin/rag ingest data/sample
 	$(VENV)/bin/rag ask "How deep is the main channel of the Port of Valmara?"
+	$(VENV)/bin/rag ui
 
-test: setup
+ui: setup
+	$(VENV)/bin/rag ui
+
+test: setup browser
 	$(PY) -m pytest
 
 test-fast: setup

@@ -43,10 +43,12 @@ def missing_literals(claim: str, evidence: str) -> list[str]:
 
     >>> missing_literals("It is 16.5 metres deep and opened in 2027.", "deepened to 16.5 metres in 2025")
     ['2027']
+    >>> missing_literals("Visit  Brindlewood Library today.", "Visit" + chr(10) + "  Brindlewood   Library")
+    []
     """
     evidence_numbers = {_normal_number(n) for n in _NUMBER.findall(evidence)}
-    lowered = evidence.lower()
-    return [item for item in literals(claim)
+    lowered = " ".join(evidence.split()).lower()  # line breaks and runs of spaces do not change a name
+    return [item for item in (" ".join(i.split()) for i in literals(claim))
             if (item not in evidence_numbers if _NUMBER.fullmatch(item) else item.lower() not in lowered)]
 
 

@@ -8,11 +8,11 @@ import streamlit as st
 
 from ui.state import sidebar
 
-PAGES = Path(__file__).with_name("pages")
+VIEWS = Path(__file__).with_name("views")
 
-st.set_page_config(page_title="Local RAG", page_icon="📄", layout="wide")
-navigation = st.navigation([st.Page(PAGES / "chat.py", title="Chat", icon="💬", default=True),
-                            st.Page(PAGES / "library.py", title="Library", icon="📚"),
-                            st.Page(PAGES / "evaluation.py", title="Evaluation", icon="📊")])
+st.set_page_config(page_title="Local RAG", page_icon=":material/description:", layout="wide")
+navigation = st.navigation([st.Page(VIEWS / "chat.py", title="Chat", icon=":material/chat:", default=True),
+                            st.Page(VIEWS / "library.py", title="Library", icon=":material/library_books:"),
+                            st.Page(VIEWS / "evaluation.py", title="Evaluation", icon=":material/analytics:")])
 sidebar()
 navigation.run()

@@ -30,7 +30,8 @@ runs = list_runs(settings)
 if not runs:
     st.info(f"No evaluation runs under {settings.data_dir / 'eval'} yet (`rag eval DATASET` or the form above).")
     st.stop()
-chosen = st.selectbox("Report", runs, format_func=lambda run: run.root.name)
+by_name = {run.root.name: run for run in runs}
+chosen = by_name[st.selectbox("Report", list(by_name), key="report")]
 summary = chosen.summary()
 st.caption(f"{summary['items']} items" + ("" if summary["complete"] else " (incomplete: run again to resume)"))
 st.table({"metric": list(summary["metrics"]), "value": [str(v) for v in summary["metrics"].values()]})
