@@ -60,8 +60,13 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_eval(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", help="wice, begin or halueval (fact-check mode), or 'compare RUN_A RUN_B'")
-    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare: the two run folders")
+    parser.add_argument("dataset", help="sec10q, pubmedqa, clapnq, halueval-qa, a .jsonl file of your own; "
+                        "wice, begin, halueval (fact-checker alone); or 'compare RUN_A RUN_B', 'export RUN'")
+    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export: run folders")
+    parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
+    parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
+    parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
+    parser.add_argument("--ragas", type=Path, help="with export: write RAGAS-style JSONL here (default RUN/ragas.jsonl)")
     parser.add_argument("--limit", type=int, help="evaluate N items (claims, questions) drawn with --seed")
     parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
     parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<checker>-<N>-s<seed>); "
@@ -208,14 +213,15 @@ def render_sources(answer: Answer) -> str:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    if args.dataset == "compare":
-        return _run_compare(args)
+    if args.dataset in ("compare", "export"):
+        return _run_compare(args) if args.dataset == "compare" else _run_export(args)
     from rag.eval.harness import EvalOptions, run_suite
     from rag.eval.suites import make_suite
 
     if args.runs:
-        raise ValueError("only 'rag eval compare' takes run folders")
-    options = EvalOptions(args.dataset, args.limit, args.seed, args.out, progress=not args.json)
+        raise ValueError("only 'rag eval compare' and 'rag eval export' take run folders")
+    options = EvalOptions(args.dataset, args.limit, args.seed, args.out, args.k, args.docs, args.collection,
+                          progress=not args.json)
     result = run_suite(make_suite(settings, options), settings, options)
     if args.json:
         print(json.dumps(result.summary))
@@ -249,6 +255,19 @@ def _run_compare(args: argparse.Namespace) -> int:
     for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
         if ids:
             print(f"{len(ids)} items {label}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
+    return EXIT_OK
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from rag.eval.ragas import export_ragas
+    from rag.eval.runs import RunDir
+
+    if len(args.runs) != 1:
+        raise ValueError("usage: rag eval export RUN [--ragas FILE]")
+    run = RunDir(args.runs[0])
+    target = args.ragas or run.root / "ragas.jsonl"
+    count = export_ragas(run.results(), target)
+    print(f"{count} rows written to {target}")
     return EXIT_OK
 
 
@@ -309,6 +328,7 @@ def _quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 _COMMANDS = {"ingest": run_ingest, "search": run_search, "ask": run_ask, "collections": run_collections,

@@ -41,6 +41,9 @@ class EvalOptions:
     limit: int | None = None
     seed: int = 7
     out: Path | None = None
+    k: int = 5  # passages per question (QA datasets)
+    documents: Path | None = None  # a JSONL dataset's documents to index
+    collection: str | None = None  # or an existing collection to ask (JSONL datasets)
     progress: bool = True  # tqdm bar on stderr
     on_item: Callable[[int, int], None] | None = None  # (done, total) after each item: for a UI's progress bar
 
@@ -54,7 +57,7 @@ class EvalResult:
 
 def default_run_dir(settings: Settings, options: EvalOptions, suite_config: dict[str, Any]) -> Path:
     """Same command, same folder: running it again resumes."""
-    label = suite_config.get("checker") or suite_config.get("model") or "run"
+    label = suite_config.get("model") or suite_config.get("checker") or "run"
     size = "all" if options.limit is None else str(options.limit)
     return settings.data_dir / "eval" / _slug(f"{options.dataset}-{label}-{size}-s{options.seed}")
 

@@ -1,7 +1,9 @@
-"""Retrieval metrics as pure functions over ranked document ids."""
+"""Evaluation metrics as pure functions: retrieval, classification, answer overlap, latency."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Sequence
 
 
@@ -101,3 +103,107 @@ def percentile(values: Sequence[float], share: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 4)
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
+
+    >>> normalize_answer("The  Eiffel Tower!")
+    'eiffel tower'
+    """
+    return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).split())
+
+
+def exact_match(prediction: str, answers: Sequence[str]) -> float:
+    """1.0 if the normalised prediction equals any normalised answer.
+
+    >>> exact_match("the Eiffel tower.", ["Eiffel Tower", "tower"]), exact_match("Paris", ["Lyon"])
+    (1.0, 0.0)
+    """
+    return float(any(normalize_answer(prediction) == normalize_answer(answer) for answer in answers))
+
+
+def token_f1(prediction: str, answers: Sequence[str]) -> float:
+    """SQuAD token F1 of the prediction against the best-matching answer.
+
+    >>> token_f1("born in Paris France", ["Paris"])
+    0.4
+    >>> token_f1("", ["Paris"]), token_f1("Paris", ["paris", "Lyon"])
+    (0.0, 1.0)
+    """
+    return max((_f1(normalize_answer(prediction).split(), normalize_answer(a).split()) for a in answers), default=0.0)
+
+
+def _f1(predicted: list[str], gold: list[str]) -> float:
+    common = sum((Counter(predicted) & Counter(gold)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence.
+
+    >>> lcs_length(list("abcde"), list("ace"))
+    3
+    """
+    previous = [0] * (len(b) + 1)
+    for item in a:
+        current = [0]
+        for j, other in enumerate(b, start=1):
+            current.append(previous[j - 1] + 1 if item == other else max(previous[j], current[j - 1]))
+        previous = current
+    return previous[-1]
+
+
+def rouge_l(prediction: str, reference: str) -> float:
+    """ROUGE-L F1 over normalised tokens (longest common subsequence).
+
+    >>> round(rouge_l("the cat sat on the mat", "the cat is on the mat"), 4)
+    0.75
+    """
+    predicted, gold = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    common = lcs_length(predicted, gold)
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> float:
+    """Mean over ``labels`` of each label's F1 (a label never predicted nor present scores 0).
+
+    >>> round(macro_f1(["yes", "no", "no"], ["yes", "no", "yes"], ["yes", "no"]), 4)
+    0.6667
+    """
+    scores = []
+    for label in labels:
+        true_positive = sum(g == label and p == label for g, p in zip(gold, predicted))
+        predicted_count, gold_count = sum(p == label for p in predicted), sum(g == label for g in gold)
+        scores.append(2 * true_positive / (predicted_count + gold_count) if predicted_count + gold_count else 0.0)
+    return sum(scores) / len(scores)
+
+
+def precision_recall(actual: Sequence[bool], predicted: Sequence[bool]) -> tuple[float, float]:
+    """(precision, recall) of the positive class; 0.0 where undefined.
+
+    >>> precision_recall([True, True, False, False], [True, False, True, False])
+    (0.5, 0.5)
+    """
+    true_positive = sum(a and p for a, p in zip(actual, predicted))
+    return (true_positive / sum(predicted) if any(predicted) else 0.0,
+            true_positive / sum(actual) if any(actual) else 0.0)
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """Arithmetic mean rounded to 4 places; None for no values.
+
+    >>> mean([1, 0, 0.5]), mean([])
+    (0.5, None)
+    """
+    return round(sum(values) / len(values), 4) if values else None

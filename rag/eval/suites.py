@@ -1,12 +1,16 @@
-"""Which suite runs which dataset name."""
+"""Which suite runs which dataset: fact-check datasets score the checker alone; QA datasets run the whole
+pipeline over the dataset's own collection (built on first use, reused after: ingest is incremental)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rag.config import Settings
 from rag.eval.harness import EvalOptions, Suite
 
 FACT_CHECK_DATASETS = ("wice", "begin", "halueval")
-DATASETS = FACT_CHECK_DATASETS
+QA_DATASET_NAMES = ("sec10q", "pubmedqa", "clapnq", "halueval-qa")
+DATASETS = QA_DATASET_NAMES + FACT_CHECK_DATASETS
 
 
 def make_suite(settings: Settings, options: EvalOptions) -> Suite:
@@ -14,4 +18,39 @@ def make_suite(settings: Settings, options: EvalOptions) -> Suite:
         from rag.eval.factcheck import factcheck_suite
 
         return factcheck_suite(options.dataset, settings, options.limit, options.seed)
-    raise ValueError(f"unknown dataset {options.dataset!r}; choose one of {', '.join(DATASETS)} or 'compare'")
+    return qa_suite(settings, options)
+
+
+def qa_suite(settings: Settings, options: EvalOptions) -> Suite:
+    from rag.eval.qa import QASuite
+    from rag.pipeline import AskOptions, shared_pipeline
+
+    dataset = _qa_dataset(settings, options)
+    collection = options.collection or _index(dataset.documents, f"eval-{dataset.name}", settings, options.progress)
+    pipeline = shared_pipeline(settings.with_overrides(collection=collection))
+    pipeline.generator.warm_up()
+    return QASuite(dataset, pipeline, AskOptions(k=options.k), options.limit, options.seed)
+
+
+def _qa_dataset(settings: Settings, options: EvalOptions):  # noqa: ANN202 (QADataset, imported lazily)
+    from rag.eval.qa_data import QA_DATASETS, jsonl_dataset
+
+    if options.dataset in QA_DATASETS:
+        return QA_DATASETS[options.dataset](settings.eval_data, settings.data_dir / "eval-corpora")
+    path = Path(options.dataset)
+    if path.suffix == ".jsonl" and path.is_file():
+        if options.documents is None and options.collection is None:
+            raise ValueError("a JSONL dataset needs --docs FOLDER (to index) or --collection NAME (already indexed)")
+        return jsonl_dataset(path, options.documents or path.parent)
+    raise ValueError(f"unknown dataset {options.dataset!r}: use one of {', '.join(DATASETS)}, a .jsonl file, "
+                     "'compare RUN_A RUN_B' or 'export RUN'")
+
+
+def _index(documents: Path, collection: str, settings: Settings, progress: bool) -> str:
+    from ingest.pipeline import IngestOptions, ingest_paths
+
+    report = ingest_paths([documents], settings.with_overrides(collection=collection),
+                          options=IngestOptions(progress=progress))
+    if report.nothing_readable:
+        raise ValueError(f"no readable documents in {documents}")
+    return collection

@@ -1,0 +1,147 @@
+"""Question answering through the harness: every question asked of the full pipeline (retrieve, generate,
+check), scored per item, then summarised (see ``summarize_qa`` for the metrics)."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rag.eval.metrics import (exact_match, macro_f1, mean, percentile, precision_recall, reciprocal_rank,
+                              recall_at_k, rouge_l, token_f1)
+from rag.eval.qa_data import QADataset, QAItem
+from rag.eval.report import Histogram, Report
+from rag.pipeline import AskOptions, Pipeline
+from rag.types import Answer
+
+STAGES = ("retrieve", "first_token", "generate", "check", "total")
+_LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
+
+
+def predicted_label(answer: Answer) -> str | None:
+    """The first yes / no / maybe word of an answer (None for an abstention or none found)."""
+    found = None if answer.abstained else _LABEL.search(answer.text)
+    return found.group(1).lower() if found else None
+
+
+def checked_claims(answer: Answer) -> list[str]:
+    return [s.verdict for s in answer.sentences if s.verdict in ("supported", "unsupported", "contradicted")]
+
+
+def cited_sentences_correct(answer: Answer) -> list[bool]:
+    """Per sentence with citations: is it supported, and by a passage it cites?"""
+    return [s.verdict == "supported" and s.evidence is not None and s.evidence.passage in s.citations
+            for s in answer.sentences if s.citations and s.verdict != "unchecked"]
+
+
+def score_answer(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
+    """The per-item metrics that apply to this item; "score" is its primary one (for compare)."""
+    scores: dict[str, Any] = {"abstained": answer.abstained}
+    docs = [Path(p.doc).name for p in answer.passages]
+    if item.gold_docs:
+        scores |= {f"recall@{k}": recall_at_k(docs, item.gold_docs, k), "rr": reciprocal_rank(docs, item.gold_docs)}
+    text = "" if answer.abstained else answer.text
+    if item.answers:
+        scores |= {"em": exact_match(text, item.answers), "f1": round(token_f1(text, item.answers), 4),
+                   "contains": float(any(a.lower() in text.lower() for a in item.answers))}
+    if item.reference:
+        scores["rouge_l"] = round(rouge_l(text, item.reference), 4)
+    if item.label:
+        scores |= {"predicted_label": predicted_label(answer), "label_correct": float(predicted_label(answer) == item.label)}
+    verdicts = checked_claims(answer)
+    if verdicts:
+        scores["faithfulness"] = round(verdicts.count("supported") / len(verdicts), 4)
+    scores["score"] = _primary(item, scores)
+    return scores
+
+
+def _primary(item: QAItem, scores: dict[str, Any]) -> float:
+    if not item.answerable:
+        return float(scores["abstained"])
+    for name in ("label_correct", "f1", "rouge_l"):
+        if name in scores:
+            return scores[name]
+    return scores.get("faithfulness", 0.0)
+
+
+def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int) -> dict[str, Any]:
+    """Means of the per-item metrics, label accuracy and macro-F1, abstention precision/recall (positive =
+    should abstain), faithfulness, citation precision, and latency p50/p95 per stage (seconds)."""
+    metrics: dict[str, Any] = {"questions": len(records)}
+    for name in (f"recall@{k}", "rr", "em", "f1", "contains", "rouge_l", "label_correct", "faithfulness"):
+        values = [r[name] for r in records if name in r and (name != "rouge_l" or r["answerable"])]
+        if values:
+            metrics["mrr" if name == "rr" else name] = mean(values)
+    if labels and records:
+        metrics["label_macro_f1"] = round(macro_f1([r["label"] for r in records],
+                                                   [r.get("predicted_label") or "" for r in records], labels), 4)
+    metrics["abstention_rate"] = mean([float(r["abstained"]) for r in records])
+    if any(not r["answerable"] for r in records):
+        precision, recall = precision_recall([not r["answerable"] for r in records], [r["abstained"] for r in records])
+        metrics |= {"abstention_precision": round(precision, 4), "abstention_recall": round(recall, 4)}
+    cited = [ok for r in records for ok in r["cited_correct"]]
+    metrics["citation_precision"] = mean([float(ok) for ok in cited])
+    for stage in STAGES:
+        seconds = [r["timings_ms"].get(stage, 0.0) / 1000 for r in records]
+        metrics |= {f"{stage}_s_p50": percentile(seconds, 50), f"{stage}_s_p95": percentile(seconds, 95)}
+    return {name: value for name, value in metrics.items() if value is not None}
+
+
+@dataclass
+class QASuite:
+    """A question-answering dataset through the harness over its own collection."""
+
+    data: QADataset
+    pipeline: Pipeline
+    options: AskOptions
+    limit: int | None = None
+    seed: int = 7
+
+    @property
+    def dataset(self) -> str:
+        return self.data.name
+
+    def config(self) -> dict[str, Any]:
+        return {"mode": "qa", "model": self.pipeline.generator.name, "checker": getattr(self.pipeline.checker, "name", None),
+                "k": self.options.k, "retrieval": self.options.mode, "check_policy": self.options.check.policy,
+                "question_suffix": self.data.question_suffix}
+
+    @cached_property
+    def _items(self) -> dict[str, QAItem]:
+        items = self.data.items
+        if self.limit is not None and self.limit < len(items):
+            items = random.Random(self.seed).sample(items, self.limit)
+        return {item.id: item for item in items}
+
+    def item_ids(self) -> list[str]:
+        return list(self._items)
+
+    def run_item(self, item_id: str) -> dict[str, Any]:
+        item = self._items[item_id]
+        answer = self.pipeline.answer(item.question + self.data.question_suffix, self.options)
+        return {"id": item.id, "question": item.question, "answerable": item.answerable, "label": item.label,
+                "gold_docs": list(item.gold_docs), "answer": answer.text,
+                "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score}
+                              for s in answer.sentences],
+                "passages": [{"doc": Path(p.doc).name, "page": p.page, "score": round(p.score, 4), "text": p.text}
+                             for p in answer.passages],
+                "cited_correct": cited_sentences_correct(answer), "timings_ms": answer.timings_ms,
+                "reference": item.reference, "answers": list(item.answers), **score_answer(item, answer, self.options.k)}
+
+    def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return summarize_qa(records, self.data.labels, self.options.k)
+
+    def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report:
+        histograms = (
+            Histogram("scores", "per-question score (label correct / F1 / ROUGE-L / abstained when unanswerable)",
+                      {"answerable": [r["score"] for r in records if r["answerable"]],
+                       "unanswerable": [r["score"] for r in records if not r["answerable"]]}),
+            Histogram("latency", "seconds per question, by stage",
+                      {stage: [r["timings_ms"].get(stage, 0.0) / 1000 for r in records]
+                       for stage in ("generate", "check", "total")}))
+        rows = tuple({**r, "answer": r["answer"][:200]} for r in records)
+        columns = ("id", "question", "answer", "score", "abstained", "faithfulness", f"recall@{self.options.k}")
+        return Report(f"QA evaluation: {self.data.name}", self.config(), metrics, histograms, columns, rows)

@@ -1,0 +1,118 @@
+"""Question-answering datasets over ../shared/eval-data (or RAG_EVAL_DATA), and a generic JSONL format.
+
+Each adapter returns the questions and the folder of documents to index. Datasets whose documents are
+records (PubMedQA abstracts, CLAP NQ passages, HaluEval knowledge) get one text file per document written
+under DATA_DIR/eval-corpora/<dataset>/ (once); gold documents are named by those file names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+
+@dataclass(frozen=True)
+class QAItem:
+    id: str
+    question: str
+    answers: tuple[str, ...] = ()  # short answers: exact match and token F1
+    reference: str | None = None  # a long reference answer: ROUGE-L
+    gold_docs: tuple[str, ...] = ()  # file names of the documents that answer it: recall@k, MRR
+    label: str | None = None  # yes / no / maybe (PubMedQA): label accuracy
+    answerable: bool = True  # False: the right response is to abstain
+
+
+@dataclass(frozen=True)
+class QADataset:
+    name: str
+    items: list[QAItem]
+    documents: Path  # the folder to ingest
+    question_suffix: str = ""  # appended to every question (PubMedQA asks for the label first)
+    labels: tuple[str, ...] = field(default=())
+
+
+def sec10q(eval_data: Path, corpora: Path) -> QADataset:
+    root = eval_data / "sec-10q-docugami"
+    items = [QAItem(str(row["qid"]), row["question"], reference=row["answer"], gold_docs=tuple(row["gold_docs"]))
+             for row in _json_lines(root / "qna.jsonl")]
+    return QADataset("sec10q", items, root / "docs")
+
+
+PUBMEDQA_SUFFIX = " Start your answer with yes, no or maybe, then explain."
+
+
+def pubmedqa(eval_data: Path, corpora: Path) -> QADataset:
+    """The official 500-question test split over all 1,000 abstracts."""
+    root = eval_data / "pubmedqa-pqal"
+    records = json.loads((root / "ori_pqal.json").read_text())
+    test = json.loads((root / "test_ground_truth.json").read_text())
+    folder = _write_corpus(corpora / "pubmedqa", ((f"{pmid}.txt", "\n\n".join(r["CONTEXTS"])) for pmid, r in records.items()))
+    items = [QAItem(pmid, records[pmid]["QUESTION"], reference=records[pmid]["LONG_ANSWER"],
+                    gold_docs=(f"{pmid}.txt",), label=label) for pmid, label in test.items()]
+    return QADataset("pubmedqa", items, folder, PUBMEDQA_SUFFIX, ("yes", "no", "maybe"))
+
+
+def clapnq(eval_data: Path, corpora: Path) -> QADataset:
+    """300 answerable + 300 unanswerable dev questions; the corpus is their 600 passages."""
+    root = eval_data / "clapnq-dev"
+    rows = [(row, True) for row in _json_lines(root / "clapnq_dev_answerable.jsonl")]
+    rows += [(row, False) for row in _json_lines(root / "clapnq_dev_unanswerable.jsonl")]
+    documents = ((f"{row['id']}.txt", f"{row['passages'][0]['title']}\n\n{row['passages'][0]['text']}") for row, _ in rows)
+    folder = _write_corpus(corpora / "clapnq", documents)
+    items = [QAItem(row["id"], row["input"], reference=row["output"][0]["answer"] if answerable else None,
+                    gold_docs=(f"{row['id']}.txt",) if answerable else (), answerable=answerable)
+             for row, answerable in rows]
+    return QADataset("clapnq", items, folder)
+
+
+def halueval_qa(eval_data: Path, corpora: Path) -> QADataset:
+    """HaluEval's 500 HotpotQA questions with their short right answers; knowledge paragraphs as corpus."""
+    rows = list(_json_lines(eval_data / "halueval-qa-500" / "qa_one-turn_data.json"))
+    folder = _write_corpus(corpora / "halueval-qa", ((f"q{n}.txt", row["knowledge"]) for n, row in enumerate(rows)))
+    items = [QAItem(f"q{n}", row["question"].strip(), answers=(row["right_answer"],), gold_docs=(f"q{n}.txt",))
+             for n, row in enumerate(rows)]
+    return QADataset("halueval-qa", items, folder)
+
+
+def jsonl_dataset(path: Path, documents: Path) -> QADataset:
+    """Your own questions: one JSON object per line with "question" (or RAGAS "user_input") and optionally
+    "id", "answers" (list of short answers), "reference" (long answer), "gold_docs" (file names),
+    "answerable" (false = should abstain)."""
+    items = [_generic_item(row, number) for number, row in enumerate(_json_lines(path))]
+    if not items:
+        raise ValueError(f"{path} holds no questions")
+    return QADataset(path.stem, items, documents)
+
+
+def _generic_item(row: dict[str, Any], number: int) -> QAItem:
+    question = row.get("question") or row.get("user_input")
+    if not question:
+        raise ValueError(f"line {number + 1}: no 'question' (or 'user_input') field")
+    answers = row.get("answers") or ()
+    return QAItem(str(row.get("id", number)), question, tuple([answers] if isinstance(answers, str) else answers),
+                  row.get("reference"), tuple(row.get("gold_docs") or ()), row.get("label"),
+                  bool(row.get("answerable", True)))
+
+
+QA_DATASETS: dict[str, Callable[[Path, Path], QADataset]] = {
+    "sec10q": sec10q, "pubmedqa": pubmedqa, "clapnq": clapnq, "halueval-qa": halueval_qa}
+
+
+def _write_corpus(folder: Path, documents: Iterator[tuple[str, str]]) -> Path:
+    """Write the documents once (a marker file says the folder is complete)."""
+    done = folder / ".complete"
+    if not done.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in documents:
+            (folder / name).write_text(text, encoding="utf-8")
+        done.write_text("ok\n")
+    return folder
+
+
+def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)

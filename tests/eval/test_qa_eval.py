@@ -1,0 +1,111 @@
+"""Question-answering evaluation: per-item scoring, summaries, adapters, the CLI, RAGAS export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from rag.eval.qa import cited_sentences_correct, predicted_label, score_answer, summarize_qa
+from rag.eval.qa_data import QA_DATASETS, QAItem, jsonl_dataset
+from rag.types import Answer, Chunk, Evidence, Passage, Sentence
+
+
+def _passage(doc: str) -> Passage:
+    return Passage(Chunk(id=f"{doc}#0", doc=f"/corpus/{doc}", page=1, start=0, end=10, text="text of " + doc), 0.5)
+
+
+def _answer(text: str, sentences: tuple[Sentence, ...], docs: tuple[str, ...], abstained: bool = False) -> Answer:
+    return Answer("q", text, abstained, sentences, tuple(_passage(d) for d in docs), "fake",
+                  {"retrieve": 10.0, "generate": 1000.0, "check": 500.0, "total": 1510.0})
+
+
+SUPPORTED = Sentence("Paris is the capital [2].", (2,), "supported", 0.9, Evidence(2, 0, 5))
+MISCITED = Sentence("It has 2 million people [1].", (1,), "supported", 0.8, Evidence(2, 0, 5))
+UNSUPPORTED = Sentence("It was founded in 52 BC [2].", (2,), "unsupported", 0.1, Evidence(2, 0, 5))
+
+
+def test_item_scores_by_hand() -> None:
+    item = QAItem("1", "What is the capital?", answers=("Paris",), gold_docs=("b.txt",))
+    answer = _answer("Paris is the capital [2]. It was founded in 52 BC [2].", (SUPPORTED, UNSUPPORTED), ("a.txt", "b.txt"))
+    scores = score_answer(item, answer, k=5)
+    assert scores["recall@5"] == 1.0 and scores["rr"] == 0.5  # gold is the second passage
+    assert scores["em"] == 0.0 and scores["contains"] == 1.0 and 0 < scores["f1"] < 1
+    assert scores["faithfulness"] == 0.5 and scores["score"] == scores["f1"]
+
+
+def test_citation_precision_needs_the_cited_passage_to_support() -> None:
+    answer = _answer("", (SUPPORTED, MISCITED, UNSUPPORTED), ("a.txt", "b.txt"))
+    assert cited_sentences_correct(answer) == [True, False, False]
+
+
+def test_label_and_abstention() -> None:
+    assert predicted_label(_answer("Yes, it does [1].", (), ("a.txt",))) == "yes"
+    assert predicted_label(_answer("It is unclear; maybe [1].", (), ("a.txt",))) == "maybe"
+    assert predicted_label(_answer("The documents do not contain the answer.", (), (), abstained=True)) is None
+    unanswerable = QAItem("2", "Who?", answerable=False)
+    assert score_answer(unanswerable, _answer("x", (), (), abstained=True), 5)["score"] == 1.0
+
+
+def _record(answerable: bool, abstained: bool, label: str = "yes", predicted: str | None = "yes",
+            total_ms: float = 1000.0) -> dict:
+    return {"answerable": answerable, "abstained": abstained, "label": label, "predicted_label": predicted,
+            "label_correct": float(label == predicted), "cited_correct": [True, False],
+            "timings_ms": {"total": total_ms}}
+
+
+def test_summary_by_hand() -> None:
+    records = [_record(True, False), _record(True, True, "no", None, 3000.0),
+               _record(False, True, "maybe", "maybe"), _record(False, False, "no", "yes")]
+    metrics = summarize_qa(records, ("yes", "no", "maybe"), k=5)
+    assert metrics["label_correct"] == 0.5
+    # should-abstain = last two; abstained = 2nd and 3rd: precision 1/2, recall 1/2
+    assert metrics["abstention_precision"] == 0.5 and metrics["abstention_recall"] == 0.5
+    assert metrics["citation_precision"] == 0.5 and metrics["abstention_rate"] == 0.5
+    assert metrics["total_s_p50"] == 1.0 and metrics["total_s_p95"] == pytest.approx(2.7)
+
+
+def test_adapters_read_the_shared_data(eval_data: Path, tmp_path: Path) -> None:
+    loaded = {name: load(eval_data, tmp_path) for name, load in QA_DATASETS.items()}
+    assert len(loaded["sec10q"].items) == 195 and all(i.gold_docs for i in loaded["sec10q"].items)
+    pubmed = loaded["pubmedqa"]
+    assert len(pubmed.items) == 500 and len(list(pubmed.documents.glob("*.txt"))) == 1000
+    assert sorted({i.label for i in pubmed.items}) == ["maybe", "no", "yes"]
+    clap = loaded["clapnq"]
+    assert sum(i.answerable for i in clap.items) == 300 and sum(not i.answerable for i in clap.items) == 300
+    assert len(loaded["halueval-qa"].items) == 500 and loaded["halueval-qa"].items[0].answers
+
+
+def test_generic_jsonl_accepts_ragas_names(tmp_path: Path) -> None:
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"user_input": "Q1?", "reference": "R"}\n{"id": "x", "question": "Q2?", "answers": "A"}\n')
+    items = jsonl_dataset(path, tmp_path).items
+    assert [(i.id, i.question, i.reference, i.answers) for i in items] == [("0", "Q1?", "R", ()), ("x", "Q2?", None, ("A",))]
+    path.write_text('{"id": 1}\n')
+    with pytest.raises(ValueError, match="line 1"):
+        jsonl_dataset(path, tmp_path)
+
+
+def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               sample_copy: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": "maps", "question": "How many maps does the Korsgaard collection hold?",
+                                     "answers": ["3,400"], "gold_docs": ["brindlewood-library.html"]}) + "\n"
+                         + json.dumps({"id": "depth", "question": "How deep is the Valmara main channel?",
+                                       "gold_docs": ["valmara-port-annual-report-2025.pdf"]}) + "\n")
+    base = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(questions), "--model", "fake",
+            "--docs", str(sample_copy), "--out", str(tmp_path / "run")]
+    assert main([*base, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["complete"] and summary["items"] == 2 and summary["metrics"]["recall@5"] == 1.0
+    assert main([*base, "--json"]) == 0  # everything recorded: nothing is asked again
+    assert json.loads(capsys.readouterr().out)["seconds_this_session"] < 5
+    assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == 2
+    assert main(["eval", "export", str(tmp_path / "run")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "ragas.jsonl").read_text().splitlines()]
+    assert set(rows[0]) >= {"user_input", "retrieved_contexts", "response"} and rows[0]["retrieved_contexts"]
+    assert main(["eval", "compare", str(tmp_path / "run"), str(tmp_path / "run")]) == 0
+    assert "0 items changed score" in capsys.readouterr().out
+    assert "<svg" in (tmp_path / "run" / "report.html").read_text()
