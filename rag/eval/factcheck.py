@@ -8,17 +8,17 @@ one per annotator's oracle chunk) scores the maximum over them, as WiCE's author
 from __future__ import annotations
 
 import csv
-import json
 import random
 import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from rag.check import Checker, guarded_support
 from rag.config import Settings
 from rag.eval.metrics import balanced_accuracy, best_threshold, percentile, roc_auc
+from rag.eval.qa_data import json_lines
 from rag.eval.report import Histogram, Report
 
 
@@ -34,7 +34,7 @@ class FactCheckItem:
 def wice_items(root: Path) -> list[FactCheckItem]:
     """WiCE test, oracle-chunk variant: supported vs partially/not supported."""
     items = []
-    for row_number, row in enumerate(_json_lines(root / "wice/oracle_chunks/claim/test.jsonl")):
+    for row_number, row in enumerate(json_lines(root / "wice/oracle_chunks/claim/test.jsonl")):
         claim_id = row["meta"]["id"]
         items.append(FactCheckItem(f"{claim_id}#{row_number}", claim_id, row["claim"],
                                    " ".join(row["evidence"]), row["label"] == "supported"))
@@ -63,7 +63,7 @@ def begin_items(root: Path, files: tuple[str, ...] = BEGIN_TEST) -> list[FactChe
 def halueval_items(root: Path) -> list[FactCheckItem]:
     """HaluEval QA: per question, the right answer (supported) and the one-turn hallucinated answer (not)."""
     items = []
-    for number, row in enumerate(_json_lines(root / "halueval-qa-500/qa_one-turn_data.json")):
+    for number, row in enumerate(json_lines(root / "halueval-qa-500/qa_one-turn_data.json")):
         question = row["question"].strip()
         for kind, answer, supported in (("right", row["right_answer"], True),
                                         ("hallucinated", row["hallucinated_answer"], False)):
@@ -123,11 +123,6 @@ def summarize_factcheck(records: list[dict[str, Any]], threshold: float) -> dict
     return metrics
 
 
-def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
 
 
 @dataclass

@@ -36,7 +36,7 @@ class QADataset:
 def sec10q(eval_data: Path, corpora: Path) -> QADataset:
     root = eval_data / "sec-10q-docugami"
     items = [QAItem(str(row["qid"]), row["question"], reference=row["answer"], gold_docs=tuple(row["gold_docs"]))
-             for row in _json_lines(root / "qna.jsonl")]
+             for row in json_lines(root / "qna.jsonl")]
     return QADataset("sec10q", items, root / "docs")
 
 
@@ -57,8 +57,8 @@ def pubmedqa(eval_data: Path, corpora: Path) -> QADataset:
 def clapnq(eval_data: Path, corpora: Path) -> QADataset:
     """300 answerable + 300 unanswerable dev questions; the corpus is their 600 passages."""
     root = eval_data / "clapnq-dev"
-    rows = [(row, True) for row in _json_lines(root / "clapnq_dev_answerable.jsonl")]
-    rows += [(row, False) for row in _json_lines(root / "clapnq_dev_unanswerable.jsonl")]
+    rows = [(row, True) for row in json_lines(root / "clapnq_dev_answerable.jsonl")]
+    rows += [(row, False) for row in json_lines(root / "clapnq_dev_unanswerable.jsonl")]
     documents = ((f"{row['id']}.txt", f"{row['passages'][0]['title']}\n\n{row['passages'][0]['text']}") for row, _ in rows)
     folder = _write_corpus(corpora / "clapnq", documents)
     items = [QAItem(row["id"], row["input"], reference=row["output"][0]["answer"] if answerable else None,
@@ -69,7 +69,7 @@ def clapnq(eval_data: Path, corpora: Path) -> QADataset:
 
 def halueval_qa(eval_data: Path, corpora: Path) -> QADataset:
     """HaluEval's 500 HotpotQA questions with their short right answers; knowledge paragraphs as corpus."""
-    rows = list(_json_lines(eval_data / "halueval-qa-500" / "qa_one-turn_data.json"))
+    rows = list(json_lines(eval_data / "halueval-qa-500" / "qa_one-turn_data.json"))
     folder = _write_corpus(corpora / "halueval-qa", ((f"q{n}.txt", row["knowledge"]) for n, row in enumerate(rows)))
     items = [QAItem(f"q{n}", row["question"].strip(), answers=(row["right_answer"],), gold_docs=(f"q{n}.txt",))
              for n, row in enumerate(rows)]
@@ -80,7 +80,7 @@ def jsonl_dataset(path: Path, documents: Path) -> QADataset:
     """Your own questions: one JSON object per line with "question" (or RAGAS "user_input") and optionally
     "id", "answers" (list of short answers), "reference" (long answer), "gold_docs" (file names),
     "answerable" (false = should abstain)."""
-    items = [_generic_item(row, number) for number, row in enumerate(_json_lines(path))]
+    items = [_generic_item(row, number) for number, row in enumerate(json_lines(path))]
     if not items:
         raise ValueError(f"{path} holds no questions")
     return QADataset(path.stem, items, documents)
@@ -111,7 +111,8 @@ def _write_corpus(folder: Path, documents: Iterator[tuple[str, str]]) -> Path:
     return folder
 
 
-def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+def json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON Lines file (blank lines skipped)."""
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
