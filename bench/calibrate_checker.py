@@ -10,7 +10,6 @@ name, with the sample size, seed, balanced accuracy and ROC AUC; check_answer us
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -26,24 +25,10 @@ from tqdm import tqdm  # noqa: E402
 
 from rag.check import CALIBRATION_FILE  # noqa: E402
 from rag.config import load_settings  # noqa: E402
+from rag.eval.factcheck import BEGIN_DEV, begin_items  # noqa: E402
 from rag.eval.metrics import balanced_accuracy, best_threshold, roc_auc  # noqa: E402
 from rag.generate import make_generator  # noqa: E402
 from rag.pipeline import make_checker  # noqa: E402
-
-DEV_FILES = ("cmu-dog/begin_dev_cmu.tsv", "topicalchat/begin_dev_tc.tsv", "wow/begin_dev_wow.tsv")
-
-
-def begin_dev(root: Path) -> list[tuple[str, str, bool]]:
-    """(response, knowledge, attributable) for every non-Generic BEGIN dev row."""
-    csv.field_size_limit(1 << 24)
-    rows = []
-    for name in DEV_FILES:
-        with open(root / name, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                if row["begin_label"] != "Generic":
-                    rows.append((row["response"], row["knowledge"], row["begin_label"] == "Fully attributable"))
-    return rows
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     settings = load_settings(model=args.model)
-    rows = begin_dev(settings.eval_data / "begin")
+    rows = begin_items(settings.eval_data, BEGIN_DEV)
     sample = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
     generator = make_generator(settings.model, settings.device, settings.model_cache_dir, settings.max_context_tokens)
     checker = make_checker(args.checker, generator, settings.device)
@@ -61,9 +46,9 @@ def main() -> None:
     scores: list[float] = []
     for first in tqdm(range(0, len(sample), 8), desc="judging", unit="batch of 8"):
         batch = sample[first:first + 8]
-        scores += [support for support, _, _ in checker.judge([(claim, source) for claim, source, _ in batch])]
+        scores += [support for support, _, _ in checker.judge([(item.claim, item.source) for item in batch])]
     seconds = (time.perf_counter() - started) / len(sample)
-    labels = [label for _, _, label in sample]
+    labels = [item.supported for item in sample]
     threshold, accuracy = best_threshold(labels, scores)
     record = {"threshold": threshold, "dataset": "BEGIN dev (cmu, tc, wow), Generic dropped", "n": len(sample),
               "seed": args.seed, "balanced_accuracy": round(accuracy, 4), "roc_auc": round(roc_auc(labels, scores), 4),

@@ -24,10 +24,11 @@ DEFAULT_THRESHOLD = 0.5
 POLICIES = ("flag", "strict", "regenerate", "off")  # regenerate: the pipeline retries once
 CHOICES = ("A", "B", "C")  # supports, contradicts, does not say
 _CLAIM_MARK = "<<CLAIM>>"
-JUDGE_SYSTEM = (
-    "You check a claim against a source passage. Reply with one letter:\n"
-    "A - the passage supports the claim\nB - the passage contradicts the claim\n"
-    "C - the passage does not say whether the claim is true"
+JUDGE_SYSTEM = (  # spelling out "everything ... possibly in other words" lifted WiCE AUC 0.73 -> 0.85 (README)
+    "You check whether a claim is supported by a source passage. Reply with one letter:\n"
+    "A - supported: everything the claim says is stated in the passage, possibly in other words\n"
+    "B - contradicted: the passage states something that makes the claim false\n"
+    "C - not enough information: some part of the claim is not in the passage"
 )
 
 

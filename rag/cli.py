@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
+from rag.cli_eval import add_eval, run_eval
 from rag.config import Settings, load_settings
 from rag.check import POLICIES
 from rag.retrieve import MODES
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ask(commands.add_parser("ask", help="answer a question from a collection, citing passages"))
     commands.add_parser("collections", help="list collections and their documents").add_argument(
         "--json", action="store_true")
-    _add_eval(commands.add_parser("eval", help="score the system or its fact-checker on a dataset; compare runs"))
+    add_eval(commands.add_parser("eval", help="score the system or its fact-checker on a dataset; compare runs"))
     ui = commands.add_parser("ui", help="start the chat UI in the browser (Streamlit)")
     ui.add_argument("--port", type=int, default=8501, help="port on localhost (8501)")
     ui.add_argument("--host", default="localhost", help="address to listen on (localhost)")
@@ -57,23 +58,6 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
                         help="flag (mark unsupported sentences; default), strict (drop them), "
                         "regenerate (retry once naming them, keep the better answer), off")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end, no streaming")
-
-
-def _add_eval(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", help="sec10q, pubmedqa, clapnq, halueval-qa, a .jsonl file of your own; "
-                        "wice, begin, halueval (fact-checker alone); or 'compare RUN_A RUN_B', 'export RUN'")
-    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export: run folders")
-    parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
-    parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
-    parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
-    parser.add_argument("--ragas", type=Path, help="with export: write RAGAS-style JSONL here (default RUN/ragas.jsonl)")
-    parser.add_argument("--limit", type=int, help="evaluate N items (claims, questions) drawn with --seed")
-    parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
-    parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<checker>-<N>-s<seed>); "
-                        "an interrupted run resumes when run again with the same folder")
-    parser.add_argument("--model", help="generator model (default)")
-    parser.add_argument("--checker", help="judge (default), overlap, or a local NLI model dir")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON, no progress bar")
 
 
 def _add_ingest(parser: argparse.ArgumentParser) -> None:
@@ -210,69 +194,6 @@ def render_sources(answer: Answer) -> str:
              for n, p in enumerate(answer.passages, start=1)]
     seconds = answer.timings_ms.get("total", 0.0) / 1000
     return "Sources:\n" + "\n".join(lines or ["(none)"]) + f"\n({answer.model}, {seconds:.1f} s)"
-
-
-def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    if args.dataset in ("compare", "export"):
-        return _run_compare(args) if args.dataset == "compare" else _run_export(args)
-    from rag.eval.harness import EvalOptions, run_suite
-    from rag.eval.suites import make_suite
-
-    if args.runs:
-        raise ValueError("only 'rag eval compare' and 'rag eval export' take run folders")
-    options = EvalOptions(args.dataset, args.limit, args.seed, args.out, args.k, args.docs, args.collection,
-                          progress=not args.json)
-    result = run_suite(make_suite(settings, options), settings, options)
-    if args.json:
-        print(json.dumps(result.summary))
-    else:
-        print(render_metrics(result.summary["metrics"]))
-        print(f"run folder: {result.run.root}" + ("" if result.summary["complete"] else " (incomplete)"))
-    return EXIT_OK
-
-
-def render_metrics(metrics: dict) -> str:
-    return "\n".join(f"  {name:<28} {value:.4g}" if isinstance(value, float) else f"  {name:<28} {value}"
-                     for name, value in metrics.items())
-
-
-def _run_compare(args: argparse.Namespace) -> int:
-    from rag.eval.compare import compare_runs
-    from rag.eval.runs import RunDir
-
-    if len(args.runs) != 2:
-        raise ValueError("usage: rag eval compare RUN_A RUN_B")
-    comparison = compare_runs(RunDir(args.runs[0]), RunDir(args.runs[1]))
-    if args.json:
-        print(json.dumps(asdict(comparison)))
-        return EXIT_OK
-    print(f"{'metric':<28} {'A':>10} {'B':>10} {'B - A':>10}")
-    for change in comparison.metrics:
-        print(f"{change.name:<28} {_figure(change.a):>10} {_figure(change.b):>10} {_figure(change.delta):>10}")
-    print(f"\n{len(comparison.items)} items changed score" + (":" if comparison.items else ""))
-    for item in comparison.items[:50]:
-        print(f"  {item.id:<30} {item.a:.4g} -> {item.b:.4g}")
-    for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
-        if ids:
-            print(f"{len(ids)} items {label}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
-    return EXIT_OK
-
-
-def _run_export(args: argparse.Namespace) -> int:
-    from rag.eval.ragas import export_ragas
-    from rag.eval.runs import RunDir
-
-    if len(args.runs) != 1:
-        raise ValueError("usage: rag eval export RUN [--ragas FILE]")
-    run = RunDir(args.runs[0])
-    target = args.ragas or run.root / "ragas.jsonl"
-    count = export_ragas(run.results(), target)
-    print(f"{count} rows written to {target}")
-    return EXIT_OK
-
-
-def _figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
 
 
 def run_ui(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,92 @@
+"""`rag eval`: run a dataset, compare two runs, export a run; thin parsing and rendering over rag.eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from rag.config import Settings
+
+EXIT_OK = 0
+
+
+def add_eval(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", help="sec10q, pubmedqa, clapnq, halueval-qa, a .jsonl file of your own; "
+                        "wice, begin, halueval (fact-checker alone); or 'compare RUN_A RUN_B', 'export RUN'")
+    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export: run folders")
+    parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
+    parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
+    parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
+    parser.add_argument("--ragas", type=Path, help="with export: write RAGAS-style JSONL here (default RUN/ragas.jsonl)")
+    parser.add_argument("--limit", type=int, help="evaluate N items (claims, questions) drawn with --seed")
+    parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
+    parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<checker>-<N>-s<seed>); "
+                        "an interrupted run resumes when run again with the same folder")
+    parser.add_argument("--model", help="generator model (default)")
+    parser.add_argument("--checker", help="judge (default), overlap, or a local NLI model dir")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON, no progress bar")
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dataset in ("compare", "export"):
+        return _run_compare(args) if args.dataset == "compare" else _run_export(args)
+    from rag.eval.harness import EvalOptions, run_suite
+    from rag.eval.suites import make_suite
+
+    if args.runs:
+        raise ValueError("only 'rag eval compare' and 'rag eval export' take run folders")
+    options = EvalOptions(args.dataset, args.limit, args.seed, args.out, args.k, args.docs, args.collection,
+                          progress=not args.json)
+    result = run_suite(make_suite(settings, options), settings, options)
+    if args.json:
+        print(json.dumps(result.summary))
+    else:
+        print(render_metrics(result.summary["metrics"]))
+        print(f"run folder: {result.run.root}" + ("" if result.summary["complete"] else " (incomplete)"))
+    return EXIT_OK
+
+
+def render_metrics(metrics: dict) -> str:
+    return "\n".join(f"  {name:<28} {value:.4g}" if isinstance(value, float) else f"  {name:<28} {value}"
+                     for name, value in metrics.items())
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from rag.eval.compare import compare_runs
+    from rag.eval.runs import RunDir
+
+    if len(args.runs) != 2:
+        raise ValueError("usage: rag eval compare RUN_A RUN_B")
+    comparison = compare_runs(RunDir(args.runs[0]), RunDir(args.runs[1]))
+    if args.json:
+        print(json.dumps(asdict(comparison)))
+        return EXIT_OK
+    print(f"{'metric':<28} {'A':>10} {'B':>10} {'B - A':>10}")
+    for change in comparison.metrics:
+        print(f"{change.name:<28} {_figure(change.a):>10} {_figure(change.b):>10} {_figure(change.delta):>10}")
+    print(f"\n{len(comparison.items)} items changed score" + (":" if comparison.items else ""))
+    for item in comparison.items[:50]:
+        print(f"  {item.id:<30} {item.a:.4g} -> {item.b:.4g}")
+    for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
+        if ids:
+            print(f"{len(ids)} items {label}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
+    return EXIT_OK
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from rag.eval.ragas import export_ragas
+    from rag.eval.runs import RunDir
+
+    if len(args.runs) != 1:
+        raise ValueError("usage: rag eval export RUN [--ragas FILE]")
+    run = RunDir(args.runs[0])
+    target = args.ragas or run.root / "ragas.jsonl"
+    count = export_ragas(run.results(), target)
+    print(f"{count} rows written to {target}")
+    return EXIT_OK
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
