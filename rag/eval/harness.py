@@ -6,6 +6,7 @@ the harness owns the loop, the progress bar, resuming and the files.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -62,8 +63,22 @@ def default_run_dir(settings: Settings, options: EvalOptions, suite_config: dict
     return settings.data_dir / "eval" / _slug(f"{options.dataset}-{label}-{size}-s{options.seed}")
 
 
+def prompts_fingerprint() -> str:
+    """Changes whenever the answering or judging prompt does: a run is only resumed with the same prompts."""
+    from rag.check import JUDGE_SYSTEM
+    from rag.prompts import SYSTEM_PROMPT
+
+    return hashlib.sha256((SYSTEM_PROMPT + "\0" + JUDGE_SYSTEM).encode()).hexdigest()[:12]
+
+
+def run_config(suite: Suite, options: EvalOptions) -> dict[str, Any]:
+    """What identifies a run: the suite's settings, the sample and the prompts."""
+    return suite.config() | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed,
+                             "prompts": prompts_fingerprint()}
+
+
 def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalResult:
-    config = suite.config() | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed}
+    config = run_config(suite, options)
     run = RunDir(options.out or default_run_dir(settings, options, config))
     done = {record["id"] for record in run.start(config)}
     pending = [item_id for item_id in suite.item_ids() if item_id not in done]

@@ -22,8 +22,9 @@ _LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
 
 
 def predicted_label(answer: Answer) -> str | None:
-    """The first yes / no / maybe word of an answer (None for an abstention or none found)."""
-    found = None if answer.abstained else _LABEL.search(answer.text)
+    """The first yes / no / maybe word of the answer text (None if none), also when the checker turned the
+    answer into an abstention: the label is what the model said."""
+    found = _LABEL.search(answer.text)
     return found.group(1).lower() if found else None
 
 

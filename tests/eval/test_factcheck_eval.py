@@ -11,7 +11,7 @@ from rag.check import OverlapChecker
 from rag.cli import main
 from rag.eval.factcheck import (FACTCHECK_DATASETS, FactCheckItem, FactCheckSuite, claim_scores, sample_claims,
                                 summarize_factcheck)
-from rag.eval.harness import EvalOptions, run_suite
+from rag.eval.harness import EvalOptions, run_config, run_suite
 from rag.eval.runs import RunDir, RunMismatch
 
 
@@ -74,7 +74,7 @@ def test_run_writes_results_summary_and_reports(settings, tmp_path: Path) -> Non
 def test_an_interrupted_run_resumes_without_redoing_items(settings, tmp_path: Path) -> None:
     run = RunDir(tmp_path / "run")
     suite = _suite(TOY)
-    run.start(suite.config() | {"dataset": "toy", "limit": None, "seed": 7})
+    run.start(run_config(suite, EvalOptions("toy")))
     run.append(suite.run_item("1"))
     with open(run.results_file, "a") as handle:
         handle.write('{"id": "2", "claim_id"')  # killed mid-line

@@ -45,6 +45,7 @@ def test_label_and_abstention() -> None:
     assert predicted_label(_answer("Yes, it does [1].", (), ("a.txt",))) == "yes"
     assert predicted_label(_answer("It is unclear; maybe [1].", (), ("a.txt",))) == "maybe"
     assert predicted_label(_answer("The documents do not contain the answer.", (), (), abstained=True)) is None
+    assert predicted_label(_answer("No, it does not [1].", (), ("a.txt",), abstained=True)) == "no"
     unanswerable = QAItem("2", "Who?", answerable=False)
     assert score_answer(unanswerable, _answer("x", (), (), abstained=True), 5)["score"] == 1.0
 
