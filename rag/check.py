@@ -10,6 +10,7 @@ A lexical guard then lowers the score of a claim whose numbers or names are miss
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -17,7 +18,7 @@ from typing import Protocol, Sequence
 from rag.citations import strip_citations
 from rag.claims import best_span, is_claim, missing_literals, word_overlap
 from rag.prompts import ABSTAIN_TEXT
-from rag.types import Answer, Evidence, Sentence, Verdict
+from rag.types import Answer, Evidence, Passage, Sentence, Verdict
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # written by bench/calibrate_checker.py
 DEFAULT_THRESHOLD = 0.5
@@ -110,7 +111,7 @@ def check_answer(answer: Answer, checker: Checker, settings: CheckSettings = Che
     plans = [_candidates(s, texts) if is_claim(s.text) else [] for s in answer.sentences]
     pairs = [(s.text, texts[n - 1]) for s, plan in zip(answer.sentences, plans) for n in plan]
     scores = iter(checker.judge(pairs))
-    sentences = tuple(_judged(s, plan, [next(scores) for _ in plan], texts, settings) if plan
+    sentences = tuple(_judged(s, plan, [next(scores) for _ in plan], answer.passages, settings) if plan
                       else replace(s, verdict="skipped") for s, plan in zip(answer.sentences, plans))
     return _apply_policy(replace(answer, sentences=sentences), settings.policy)
 
@@ -123,16 +124,26 @@ def _candidates(sentence: Sentence, texts: list[str]) -> list[int]:
 
 
 def _judged(sentence: Sentence, plan: list[int], scores: list[tuple[float, float, float]],
-            texts: list[str], settings: CheckSettings) -> Sentence:
+            passages: Sequence[Passage], settings: CheckSettings) -> Sentence:
     best = max(range(len(plan)), key=lambda i: scores[i][0])
     number, (support, contradict, _) = plan[best], scores[best]
-    evidence_text = texts[number - 1]
-    support, missing = guarded_support(sentence.text, evidence_text, support, settings.threshold)
+    evidence_text = passages[number - 1].text
+    guard_context = f"{evidence_text}\n{document_label(passages[number - 1].doc)}"  # names from the document's title count
+    support, missing = guarded_support(sentence.text, guard_context, support, settings.threshold)
     verdict = _label(sentence.text, evidence_text, support, contradict, settings)
     start, end = best_span(sentence.text, evidence_text)
     note = _note(sentence, number, verdict.label, missing)
     return replace(sentence, verdict=verdict.label, score=round(support, 4),
                    evidence=Evidence(number, start, end), note=note)
+
+
+def document_label(doc: str) -> str:
+    """A document's file name as words: a passage on page 2 of the Valmara report may say "the port".
+
+    >>> document_label("/data/valmara-port_annual-report-2025.pdf")
+    'valmara port annual report 2025'
+    """
+    return re.sub(r"[-_.]+", " ", Path(doc).stem).strip()
 
 
 def guarded_support(claim: str, evidence: str, support: float, threshold: float) -> tuple[float, list[str]]:
@@ -211,8 +222,6 @@ class NLIChecker:
 
     @property
     def name(self) -> str:
-        from pathlib import Path
-
         return f"nli:{Path(self.location).name}"
 
     def warm_up(self) -> None:
