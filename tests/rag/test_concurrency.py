@@ -1,0 +1,26 @@
+"""Several UI sessions (threads) share one pipeline: their answers must not interfere."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ingest.pipeline import IngestOptions, ingest_paths
+from rag.config import Settings
+from rag.pipeline import shared_generator, shared_pipeline
+
+QUESTIONS = ("How many maps does the Korsgaard Map Collection hold?", "When did dredging of the main channel finish?",
+             "How long does the Helios H2 battery take to charge?")
+
+
+def test_threads_share_one_pipeline_and_get_their_own_answers(settings: Settings, sample_copy: Path) -> None:
+    ingest_paths([sample_copy], settings, options=IngestOptions(progress=False))
+    assert shared_pipeline(settings) is shared_pipeline(settings)
+    assert shared_generator(settings) is shared_pipeline(settings).generator
+    alone = {q: shared_pipeline(settings).answer(q) for q in QUESTIONS}  # one at a time
+    assert len({answer.text for answer in alone.values()}) == len(QUESTIONS)
+    asked = list(QUESTIONS) * 4
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda q: shared_pipeline(settings).answer(q), asked))
+    for question, answer in zip(asked, together):
+        assert (answer.question, answer.text, answer.passages) == (question, alone[question].text, alone[question].passages)
