@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,7 +40,11 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("only 'rag eval compare' and 'rag eval export' take run folders")
     options = EvalOptions(args.dataset, args.limit, args.seed, args.out, args.k, args.docs, args.collection,
                           progress=not args.json)
-    result = run_suite(make_suite(settings, options), settings, options)
+    try:
+        result = run_suite(make_suite(settings, options), settings, options)
+    except KeyboardInterrupt:
+        print("\ninterrupted: what finished is recorded; run the same command again to resume", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result.summary))
     else:

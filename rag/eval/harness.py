@@ -84,10 +84,14 @@ def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalRes
     pending = [item_id for item_id in suite.item_ids() if item_id not in done]
     started = time.perf_counter()
     total = len(done) + len(pending)
-    for number, item_id in enumerate(_progress(pending, options, len(done)), start=len(done) + 1):
-        run.append(suite.run_item(item_id))
-        if options.on_item:
-            options.on_item(number, total)
+    try:
+        for number, item_id in enumerate(_progress(pending, options, len(done)), start=len(done) + 1):
+            run.append(suite.run_item(item_id))
+            if options.on_item:
+                options.on_item(number, total)
+    except KeyboardInterrupt:  # summarise what is done, then stop; the same command resumes
+        finish(suite, run, time.perf_counter() - started)
+        raise
     return finish(suite, run, time.perf_counter() - started)
 
 
@@ -95,9 +99,10 @@ def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:
     """Summarise what the run folder holds and write summary.json and the reports."""
     records = run.results()
     metrics = suite.summarize(records)
+    earlier = run.summary().get("wall_seconds", 0.0) if run.summary_file.is_file() else 0.0
     summary = {"dataset": suite.dataset, "config": run.config(), "items": len(records),
                "complete": len(records) >= len(suite.item_ids()), "seconds_this_session": round(seconds, 1),
-               "metrics": metrics}
+               "wall_seconds": round(earlier + seconds, 1), "metrics": metrics}
     run.write_summary(summary)
     files = write_report(run, suite.report(records, metrics))
     return EvalResult(run, summary, (str(run.results_file), str(run.summary_file), *files))

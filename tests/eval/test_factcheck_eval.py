@@ -82,7 +82,7 @@ def test_an_interrupted_run_resumes_without_redoing_items(settings, tmp_path: Pa
     original = suite.run_item
     suite.run_item = lambda item_id: judged.append(item_id) or original(item_id)  # type: ignore[method-assign]
     result = run_suite(suite, settings, EvalOptions("toy", out=run.root, progress=False))
-    assert judged == ["2", "3"] and result.summary["items"] == 3
+    assert judged == ["2", "3"] and result.summary["items"] == 3 and result.summary["wall_seconds"] >= 0
     assert [r["id"] for r in run.results()] == ["1", "2", "3"]
 
 
@@ -104,3 +104,21 @@ def test_cli_eval_and_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path
     out = capsys.readouterr().out
     assert "roc_auc" in out and "items only in A" in out
     assert main([*base, "compare", str(first)]) == 2 and "usage" in capsys.readouterr().err
+
+
+def test_ctrl_c_leaves_a_summary_and_the_run_resumes(settings, tmp_path: Path) -> None:
+    suite = _suite(TOY)
+    original = suite.run_item
+
+    def interrupted(item_id: str) -> dict:
+        if item_id == "2":
+            raise KeyboardInterrupt
+        return original(item_id)
+
+    suite.run_item = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    partial = RunDir(tmp_path / "run").summary()
+    assert partial["items"] == 1 and not partial["complete"]
+    result = run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    assert result.summary["complete"] and result.summary["items"] == 3
