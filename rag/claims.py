@@ -13,17 +13,24 @@ _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _CONNECTIVE = frozenset("""a an and are as at be but by for from here in is it of on or so that the these this
     those to was were with which also however therefore thus in summary overall following below above""".split())
+_SOURCE_NOTE = frozenset("""information answer fact facts found stated mentioned given shown supported inferred
+    confirmed provided described listed explained can has been according see passage passages document
+    documents source sources text context""".split())  # "This information is found in passage [1]."
 
 
 def is_claim(sentence: str) -> bool:
-    """False for connective text ("In summary:", a heading) and for the abstention sentence.
+    """False for connective text ("In summary:", a heading), for a note on where the answer was found
+    ("This is stated in passages [1] and [2]."), and for the abstention sentence.
 
     >>> is_claim("In summary, the following:"), is_claim("The port handled 4.2 million TEU [1].")
     (False, True)
+    >>> is_claim("This information is found in passage [1]."), is_claim("This is stated in [1] and [2].")
+    (False, False)
     """
     text = strip_citations(sentence)
     content = [w for w in _WORD.findall(text.lower()) if w not in _CONNECTIVE]
-    return len(content) >= 2 and not is_abstention(text, cited_anything=True)
+    about_sources = all(w in _SOURCE_NOTE or w.isdigit() for w in content)
+    return len(content) >= 2 and not about_sources and not is_abstention(text, cited_anything=True)
 
 
 def literals(claim: str) -> list[str]:

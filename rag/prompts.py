@@ -11,10 +11,11 @@ from rag.types import Passage
 ABSTAIN_TEXT = "The documents do not contain the answer."
 
 SYSTEM_PROMPT = (
-    "You are a careful analyst. Answer the question using only the numbered passages you are given. "
+    "You are a careful analyst. Answer the question from the numbered passages you are given; "
+    "the answer may combine facts from several passages. "
     "After every sentence, cite the passages that support it with their numbers in square brackets, "
-    "like [1] or [2][3]. Do not use outside knowledge and do not guess. Be concise. "
-    f'If the passages do not contain the answer, reply with exactly this sentence: "{ABSTAIN_TEXT}"'
+    "like [1] or [2][3]. Use no outside knowledge. Answer in one or two sentences. "
+    f'If the passages say nothing relevant to the question, reply with exactly this sentence: "{ABSTAIN_TEXT}"'
 )
 
 PASSAGE_TEMPLATE = "[{n}] ({doc}, page {page})\n{text}"

@@ -37,6 +37,8 @@ def test_literals_and_guard() -> None:
     assert missing_literals("It cost $212 million in 2025.", PORT) == []
     assert missing_literals("It cost 312 million euros.", PORT) == ["312"]
     assert not is_claim("In summary:") and not is_claim(ABSTAIN_TEXT) and is_claim("The channel is 16.5 m deep.")
+    assert not is_claim("This information can be found in passages [2] and [1].")  # a note, nothing to check
+    assert is_claim("This can be inferred from passage [1], which says the channel is 16.5 m deep.")
 
 
 def test_verdicts_evidence_and_citation_correction() -> None:
