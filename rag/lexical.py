@@ -49,8 +49,10 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, allowed_rows: set[int] | None = None) -> list[tuple[int, float]]:
         """The best (row id, BM25 score) pairs with a positive score, best first."""
+        if not len(self) or k <= 0:  # an empty model has no vocabulary at all
+            return []
         query_tokens = [token for token in tokenize([query])[0] if token in self.model.vocab_dict]
-        if not len(self) or not query_tokens or k <= 0:
+        if not query_tokens:
             return []
         mask = None if allowed_rows is None else np.isin(self.row_ids, list(allowed_rows)).astype(np.float32)
         documents, scores = self.model.retrieve([query_tokens], k=min(k, len(self)), show_progress=False,

@@ -58,3 +58,9 @@ def test_sees_a_later_ingest(retriever: Retriever, settings: Settings, tmp_path:
     ingest_paths([extra], settings, embedder=HashEmbedder(), runner=SerialRunner(), options=IngestOptions(progress=False))
     for mode in ("bm25", "dense"):
         assert "zeppelin" in retriever.search("zeppelin hangar", 1, mode=mode)[0].text
+
+
+def test_an_empty_collection_finds_nothing_in_any_mode() -> None:
+    from rag.lexical import LexicalIndex
+
+    assert LexicalIndex.build([]).search("channel depth", 3) == []  # every document deleted: no vocabulary
