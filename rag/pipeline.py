@@ -29,24 +29,24 @@ class AskOptions:
 
 
 class AnswerStream:
-    """Iterate for the answer's text pieces as they are written; then ``.answer`` holds the result."""
+    """Iterate for the answer's text pieces as they are written; ``result()`` then checks it (once)."""
 
     def __init__(self, pieces: Iterator[str], finish: Callable[[str], Answer]) -> None:
         self._pieces, self._finish, self._text = pieces, finish, []
-        self.answer: Answer | None = None
+        self._answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
         for piece in self._pieces:
             self._text.append(piece)
             yield piece
-        self.answer = self._finish("".join(self._text))
 
     def result(self) -> Answer:
-        """Consume the rest of the stream and return the answer."""
-        for _ in self:
-            pass
-        assert self.answer is not None
-        return self.answer
+        """Consume what is left of the stream, check the whole text, and return the answer."""
+        if self._answer is None:
+            for _ in self:
+                pass
+            self._answer = self._finish("".join(self._text))
+        return self._answer
 
 
 @dataclass
