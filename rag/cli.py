@@ -13,11 +13,10 @@ from typing import Sequence
 
 from rag.cli_eval import add_eval, run_eval
 from rag.config import Settings, load_settings
+from rag.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from rag.check import POLICIES
 from rag.retrieve import MODES
 from rag.types import Answer, IngestReport, Passage
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,8 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rag.config import Settings
-
-EXIT_OK = 0
+from rag.exits import EXIT_OK
 
 
 def add_eval(parser: argparse.ArgumentParser) -> None:
