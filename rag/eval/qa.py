@@ -3,6 +3,7 @@ check), scored per item, then summarised (see ``summarize_qa`` for the metrics).
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rag.citations import strip_citations
 from rag.eval.metrics import (exact_match, macro_f1, mean, percentile, precision_recall, reciprocal_rank,
                               recall_at_k, rouge_l, token_f1)
 from rag.eval.qa_data import QADataset, QAItem
@@ -19,6 +21,7 @@ from rag.types import Answer
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
 _LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
+CLAIM_VERDICTS = ("supported", "unsupported", "contradicted")  # not "skipped" (connective text) or "unchecked"
 
 
 def predicted_label(answer: Answer) -> str | None:
@@ -29,13 +32,13 @@ def predicted_label(answer: Answer) -> str | None:
 
 
 def checked_claims(answer: Answer) -> list[str]:
-    return [s.verdict for s in answer.sentences if s.verdict in ("supported", "unsupported", "contradicted")]
+    return [s.verdict for s in answer.sentences if s.verdict in CLAIM_VERDICTS]
 
 
 def cited_sentences_correct(answer: Answer) -> list[bool]:
     """Per sentence with citations: is it supported, and by a passage it cites?"""
     return [s.verdict == "supported" and s.evidence is not None and s.evidence.passage in s.citations
-            for s in answer.sentences if s.citations and s.verdict != "unchecked"]
+            for s in answer.sentences if s.citations and s.verdict in CLAIM_VERDICTS]
 
 
 def score_answer(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
@@ -44,12 +47,12 @@ def score_answer(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
     docs = [Path(p.doc).name for p in answer.passages]
     if item.gold_docs:
         scores |= {f"recall@{k}": recall_at_k(docs, item.gold_docs, k), "rr": reciprocal_rank(docs, item.gold_docs)}
-    text = "" if answer.abstained else answer.text
+    text = "" if answer.abstained else strip_citations(answer.text)  # "[1]" is not part of the answer
     if item.answers:
         scores |= {"em": exact_match(text, item.answers), "f1": round(token_f1(text, item.answers), 4),
                    "contains": float(any(a.lower() in text.lower() for a in item.answers))}
     if item.reference:
-        scores["rouge_l"] = round(rouge_l(text, item.reference), 4)
+        scores["rouge_l"] = round(max(rouge_l(text, r) for r in (item.reference, *item.other_references)), 4)
     if item.label:
         scores |= {"predicted_label": predicted_label(answer), "label_correct": float(predicted_label(answer) == item.label)}
     verdicts = checked_claims(answer)
@@ -91,6 +94,11 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
     return {name: value for name, value in metrics.items() if value is not None}
 
 
+def questions_fingerprint(items: list[QAItem]) -> str:
+    """A short hash of the questions and their gold data (an edited JSONL file is another dataset)."""
+    return hashlib.sha256(repr(items).encode()).hexdigest()[:12]
+
+
 @dataclass
 class QASuite:
     """A question-answering dataset through the harness over its own collection."""
@@ -106,9 +114,14 @@ class QASuite:
         return self.data.name
 
     def config(self) -> dict[str, Any]:
+        """What makes two runs comparable: a resume with anything else here is refused."""
+        collection = self.pipeline.retriever.collection
         return {"mode": "qa", "model": self.pipeline.generator.name, "checker": getattr(self.pipeline.checker, "name", None),
                 "k": self.options.k, "retrieval": self.options.mode, "check_policy": self.options.check.policy,
-                "question_suffix": self.data.question_suffix}
+                "question_suffix": self.data.question_suffix, "collection": collection.name,
+                "embedder": collection.manifest.embedder, "chunking": [collection.manifest.chunk_tokens,
+                                                                       collection.manifest.chunk_overlap],
+                "questions": questions_fingerprint(self.data.items)}
 
     @cached_property
     def _items(self) -> dict[str, QAItem]:

@@ -22,6 +22,7 @@ class QAItem:
     gold_docs: tuple[str, ...] = ()  # file names of the documents that answer it: recall@k, MRR
     label: str | None = None  # yes / no / maybe (PubMedQA): label accuracy
     answerable: bool = True  # False: the right response is to abstain
+    other_references: tuple[str, ...] = ()  # further long answers (CLAP NQ has up to 7): best ROUGE-L counts
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def clapnq(eval_data: Path, corpora: Path) -> QADataset:
     documents = ((f"{row['id']}.txt", f"{row['passages'][0]['title']}\n\n{row['passages'][0]['text']}") for row, _ in rows)
     folder = _write_corpus(corpora / "clapnq", documents)
     items = [QAItem(row["id"], row["input"], reference=row["output"][0]["answer"] if answerable else None,
-                    gold_docs=(f"{row['id']}.txt",) if answerable else (), answerable=answerable)
+                    gold_docs=(f"{row['id']}.txt",) if answerable else (), answerable=answerable,
+                    other_references=tuple(o["answer"] for o in row["output"][1:] if answerable and o.get("answer")))
              for row, answerable in rows]
     return QADataset("clapnq", items, folder)
 

@@ -52,10 +52,12 @@ class RunDir:
         return json.loads(self.config_file.read_text())
 
     def results(self) -> list[dict[str, Any]]:
-        """The recorded results; a last line cut short by an interruption is ignored (and redone)."""
+        """The recorded results, one per item id (the latest); a last line cut short by an interruption is
+        ignored (and redone). Lines split on "\n" only: answers may hold U+2028 and other line separators."""
         if not self.results_file.is_file():
             return []
-        return list(_complete_lines(self.results_file.read_text(encoding="utf-8").splitlines()))
+        lines = self.results_file.read_text(encoding="utf-8").split("\n")
+        return list({record.get("id"): record for record in _complete_lines(lines)}.values())
 
     def append(self, record: dict[str, Any]) -> None:
         """Record one finished item durably before the next starts."""

@@ -3,6 +3,8 @@ pipeline over the dataset's own collection (built on first use, reused after: in
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 from rag.config import Settings
@@ -26,10 +28,19 @@ def qa_suite(settings: Settings, options: EvalOptions) -> Suite:
     from rag.pipeline import AskOptions, shared_pipeline
 
     dataset = _qa_dataset(settings, options)
-    collection = options.collection or _index(dataset.documents, f"eval-{dataset.name}", settings, options.progress)
+    collection = options.collection or _index(dataset.documents, _collection_name(dataset, options), settings,
+                                              options.progress)
     pipeline = shared_pipeline(settings.with_overrides(collection=collection))
     pipeline.generator.warm_up()
     return QASuite(dataset, pipeline, AskOptions(k=options.k), options.limit, options.seed)
+
+
+def _collection_name(dataset, options: EvalOptions) -> str:  # noqa: ANN001 (QADataset, imported lazily)
+    """eval-<dataset>; your own JSONL also by its documents folder, so two folders never share one."""
+    if options.dataset == dataset.name:
+        return f"eval-{dataset.name}"
+    folder = hashlib.sha256(str(dataset.documents.resolve()).encode()).hexdigest()[:8]
+    return f"eval-{re.sub(r'[^A-Za-z0-9._-]', '_', dataset.name)[:40]}-{folder}"
 
 
 def _qa_dataset(settings: Settings, options: EvalOptions):  # noqa: ANN202 (QADataset, imported lazily)

@@ -86,6 +86,16 @@ def test_an_interrupted_run_resumes_without_redoing_items(settings, tmp_path: Pa
     assert [r["id"] for r in run.results()] == ["1", "2", "3"]
 
 
+def test_results_survive_line_separators_in_text_and_keep_one_record_per_item(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    run.start({"dataset": "toy"})
+    run.append({"id": "1", "answer": "PDF text\x85with\u2028separators\u2029inside"})
+    run.append({"id": "2", "answer": "first try"})
+    run.append({"id": "2", "answer": "second try"})  # e.g. two processes on the same folder
+    assert [(r["id"], r["answer"]) for r in run.results()] == [
+        ("1", "PDF text\x85with\u2028separators\u2029inside"), ("2", "second try")]
+
+
 def test_resuming_with_other_settings_is_refused(settings, tmp_path: Path) -> None:
     run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
     with pytest.raises(RunMismatch, match="seed"):

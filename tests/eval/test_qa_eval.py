@@ -36,8 +36,15 @@ def test_item_scores_by_hand() -> None:
     assert scores["faithfulness"] == 0.5 and scores["score"] == scores["f1"]
 
 
+def test_citation_markers_are_not_part_of_the_answer_and_the_best_reference_counts() -> None:
+    item = QAItem("1", "Capital?", answers=("Paris",), reference="Lyon is a city", other_references=("Paris",))
+    scores = score_answer(item, _answer("Paris [2].", (SUPPORTED,), ("a.txt", "b.txt")), k=5)
+    assert scores["em"] == 1.0 and scores["f1"] == 1.0 and scores["rouge_l"] == 1.0
+
+
 def test_citation_precision_needs_the_cited_passage_to_support() -> None:
-    answer = _answer("", (SUPPORTED, MISCITED, UNSUPPORTED), ("a.txt", "b.txt"))
+    connective = Sentence("Yes [1].", (1,), "skipped")  # not a claim: neither right nor wrong
+    answer = _answer("", (SUPPORTED, MISCITED, UNSUPPORTED, connective), ("a.txt", "b.txt"))
     assert cited_sentences_correct(answer) == [True, False, False]
 
 
@@ -76,6 +83,7 @@ def test_adapters_read_the_shared_data(eval_data: Path, tmp_path: Path) -> None:
     assert sorted({i.label for i in pubmed.items}) == ["maybe", "no", "yes"]
     clap = loaded["clapnq"]
     assert sum(i.answerable for i in clap.items) == 300 and sum(not i.answerable for i in clap.items) == 300
+    assert max(len(i.other_references) for i in clap.items) == 6  # up to 7 references per question
     assert len(loaded["halueval-qa"].items) == 500 and loaded["halueval-qa"].items[0].answers
 
 
