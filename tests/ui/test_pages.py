@@ -61,6 +61,16 @@ def test_follow_up_keeps_the_conversation(ui_env: Settings, sample_copy: Path) -
     assert "Brindlewood" in turns[1].answer.question  # retrieved with the earlier question's subject
 
 
+def test_the_chosen_collection_survives_a_visit_to_another_page(ui_env: Settings, sample_copy: Path) -> None:
+    for name in ("alpha", "beta"):
+        ingest_paths([sample_copy], ui_env.with_overrides(collection=name), options=IngestOptions(progress=False))
+    app = _app()
+    app.selectbox(key="collection").set_value("beta").run()
+    app.switch_page("views/library.py").run()
+    app.switch_page("views/chat.py").run()
+    assert not app.exception and app.selectbox(key="collection").value == "beta"
+
+
 def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path) -> None:
     app = _app()
     app.switch_page("views/library.py").run()
