@@ -100,6 +100,8 @@ def resolve_generator(spec: str, cache_dir: Path, log: Callable[[str], None] = l
         return ModelSource(path.stem, str(convert_gguf(path.resolve(), cache_dir, log)), True)
     if path.is_dir():
         return ModelSource(path.resolve().name, str(path.resolve()), True)
+    if spec.startswith((".", "/", "~")) or spec.endswith(".gguf"):
+        raise ModelUnavailable(f"no model folder or .gguf file at {path}")
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         known = ", ".join(GENERATORS)
         raise ModelUnavailable(f"unknown model {spec!r}: use {known}, a local model folder, a .gguf file, "

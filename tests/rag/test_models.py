@@ -55,3 +55,13 @@ def test_cache_folder_is_complete_only_with_its_record(tmp_path: Path) -> None:
     assert _complete(folder)
     (folder / "model.safetensors").write_bytes(b"x" * 5)  # a partial write
     assert not _complete(folder)
+
+
+def test_a_missing_model_path_or_unknown_name_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.models import resolve_generator
+
+    with pytest.raises(ModelUnavailable, match="no model folder"):
+        resolve_generator(str(tmp_path / "nowhere"), tmp_path)  # not taken for a hub id
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable, match="unknown model 'qwen-huge'"):
+        resolve_generator("qwen-huge", tmp_path)

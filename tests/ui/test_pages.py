@@ -61,6 +61,16 @@ def test_follow_up_keeps_the_conversation(ui_env: Settings, sample_copy: Path) -
     assert "Brindlewood" in turns[1].answer.question  # retrieved with the earlier question's subject
 
 
+def test_a_missing_model_is_an_error_message_not_a_traceback(ui_env: Settings, sample_copy: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest_paths([sample_copy], ui_env, options=IngestOptions(progress=False))
+    monkeypatch.setenv("RAG_MODEL", str(sample_copy / "no-such-model"))
+    app = _app()
+    app.chat_input[0].set_value("How many maps does the Brindlewood library hold?").run()
+    assert not app.exception and "no model folder" in app.error[0].value
+    assert app.session_state["turns"]["default"] == []
+
+
 def test_the_chosen_collection_survives_a_visit_to_another_page(ui_env: Settings, sample_copy: Path) -> None:
     for name in ("alpha", "beta"):
         ingest_paths([sample_copy], ui_env.with_overrides(collection=name), options=IngestOptions(progress=False))

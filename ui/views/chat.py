@@ -37,16 +37,16 @@ if question:
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
-        try:
+        try:  # a missing model, a collection being rebuilt, ... : say so instead of a traceback
             active = pipeline(current_settings())
-        except CollectionError as error:
-            st.error(str(error))
+            searched = standalone_question(question, turns, active.generator)
+            stream = active.stream(searched, ask_options())
+            st.write_stream(stream)
+            with st.spinner("Checking every sentence against the sources ..."):
+                answer = stream.result()
+        except (CollectionError, RuntimeError, OSError, ImportError) as error:
+            st.error(f"{type(error).__name__}: {error}")
             st.stop()
-        searched = standalone_question(question, turns, active.generator)
-        stream = active.stream(searched, ask_options())
-        st.write_stream(stream)
-        with st.spinner("Checking every sentence against the sources ..."):
-            answer = stream.result()
     turns.append(Turn(question, answer))
     st.rerun()
 

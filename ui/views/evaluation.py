@@ -21,7 +21,7 @@ with st.expander("Run an evaluation", expanded=not list_runs(settings)):
                               on_item=lambda done, total: bar.progress(done / total, text=f"{done} / {total}"))
         try:
             result = run_suite(make_suite(settings, options), settings, options)
-        except (ValueError, OSError) as error:
+        except (ValueError, OSError, RuntimeError) as error:  # RuntimeError: a missing model or collection
             st.error(str(error))
         else:
             st.success(f"finished: {result.run.root}")

@@ -81,8 +81,12 @@ names = {f"{Path(r.path).name}  ({r.path})": r.path for r in records}
 picked = st.selectbox("Document", list(names), key="picked_document")
 delete, again = st.columns(2)
 if delete.button("Delete document", type="secondary"):
-    removed = delete_document(settings, names[picked])
-    st.toast(f"deleted {Path(names[picked]).name} ({removed} chunks)")
-    st.rerun()
+    try:
+        removed = delete_document(settings, names[picked])
+    except (CollectionError, ValueError) as error:  # another tab is ingesting, or it is already gone
+        st.error(str(error))
+    else:
+        st.toast(f"deleted {Path(names[picked]).name} ({removed} chunks)")
+        st.rerun()
 if again.button("Re-ingest document"):
     run_ingest([Path(names[picked])], retry_failed=True)
