@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -28,13 +29,16 @@ def safe_file_name(name: str) -> str:
 
     >>> safe_file_name("../../etc/passwd"), safe_file_name("Annual Report (2025).PDF"), safe_file_name("ré sumé.md")
     ('passwd', 'Annual_Report_2025_.PDF', 're_sume.md')
+    >>> len(safe_file_name("x" * 300 + ".pdf")), safe_file_name("x" * 300 + ".pdf")[-5:]  # the suffix is kept
+    (120, 'x.pdf')
     """
     base = re.split(r"[\\/]", name)[-1]
     ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
     cleaned = re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_name)).lstrip(".")
     if not cleaned or cleaned.strip("._-") == "":
         raise UploadRejected(f"{name!r} has no usable file name")
-    return cleaned[:120]
+    suffix = Path(cleaned).suffix[:16]
+    return cleaned[:120 - len(suffix)].removesuffix(suffix) + suffix if len(cleaned) > 120 else cleaned
 
 
 def uploads_dir(settings: Settings, collection: str | None = None) -> Path:
@@ -53,8 +57,9 @@ def save_upload(settings: Settings, name: str, data: bytes) -> Path:
     if folder.resolve() not in target.parents:
         raise UploadRejected(f"{name}: would be written outside {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_bytes(data)
+    handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".partial")  # one per writer
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
     os.replace(partial, target)
     return target
 

@@ -203,8 +203,11 @@ def run_ui(args: argparse.Namespace, settings: Settings) -> int:
 
     env = os.environ | {"RAG_DATA_DIR": str(settings.data_dir), "RAG_EVAL_DATA": str(settings.eval_data),
                         "RAG_EMBEDDER": settings.embedder, "RAG_DEVICE": settings.device, "RAG_MODEL": settings.model}
+    # Reading any server folder is for a UI on this machine; on the network it needs RAG_UI_SERVER_FOLDERS=1.
+    env.setdefault("RAG_UI_SERVER_FOLDERS", "1" if args.host in ("localhost", "127.0.0.1", "::1") else "0")
     command = [sys.executable, "-m", "streamlit", "run", str(Path(ui.__file__).with_name("app.py")), "--server.port", str(args.port),
-               "--server.address", args.host, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.address", args.host, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.maxUploadSize", str(max(1, round(settings.max_file_mb)))]  # the Library page's limit
     print(f"rag ui: http://{args.host}:{args.port}  (Ctrl+C stops it)", file=sys.stderr)
     try:
         return subprocess.call(command, env=env)

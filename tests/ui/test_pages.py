@@ -96,6 +96,15 @@ def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path) 
     assert len(app.dataframe[0].value) == 2
 
 
+def test_library_offers_no_server_folder_when_served_on_the_network(ui_env: Settings,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_UI_SERVER_FOLDERS", "0")  # what `rag ui --host 0.0.0.0` sets
+    app = _app()
+    app.switch_page("views/library.py").run()
+    assert not app.exception and not [b for b in app.button if b.label == "Ingest folder"]
+    assert "Server folders are off" in app.caption[0].value
+
+
 def test_library_rejects_a_bad_collection_name(ui_env: Settings) -> None:
     app = _app()
     app.switch_page("views/library.py").run()

@@ -3,6 +3,7 @@ delete and re-ingest."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -66,9 +67,12 @@ if st.button("Ingest uploaded files", disabled=not uploads):
             st.error(str(error))
     if saved:
         run_ingest(saved)
-folder = st.text_input("Or a folder on the server", placeholder="/path/to/documents")
-if st.button("Ingest folder", disabled=not folder):
-    run_ingest([Path(folder).expanduser()])
+if os.environ.get("RAG_UI_SERVER_FOLDERS", "1") == "1":
+    folder = st.text_input("Or a folder on the server", placeholder="/path/to/documents")
+    if st.button("Ingest folder", disabled=not folder):
+        run_ingest([Path(folder).expanduser()])
+else:
+    st.caption("Server folders are off: this UI listens on the network (RAG_UI_SERVER_FOLDERS=1 allows them).")
 
 st.subheader(f"Documents in '{settings.collection}'")
 records = documents(settings)
