@@ -30,7 +30,8 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.abstained and not answer.sentences:
         return f"<p>{html.escape(answer.text)}</p>"
     parts = [sentence_html(sentence, turn) for sentence in answer.sentences] or [html.escape(answer.text)]
-    note = "<p><em>No sentence is supported by the sources.</em></p>" if answer.abstained and answer.sentences else ""
+    refuted = any(s.verdict in ("unsupported", "contradicted") for s in answer.sentences)  # not a plain abstention
+    note = "<p><em>No sentence is supported by the sources.</em></p>" if answer.abstained and refuted else ""
     return f"<p>{' '.join(parts)}</p>{note}"
 
 

@@ -1,0 +1,22 @@
+"""The answer's HTML: verdict marks, escaping, and the note on answers the checker turned into abstentions."""
+
+from __future__ import annotations
+
+from rag.prompts import ABSTAIN_TEXT
+from rag.types import Answer, Sentence
+from ui.render import answer_html
+
+
+def _answer(abstained: bool, *sentences: Sentence) -> Answer:
+    return Answer("q", " ".join(s.text for s in sentences), abstained, sentences, (), "fake")
+
+
+def test_a_plain_abstention_is_not_called_unsupported() -> None:
+    page = answer_html(_answer(True, Sentence(ABSTAIN_TEXT)), 1)
+    assert ABSTAIN_TEXT in page and "No sentence is supported" not in page
+
+
+def test_an_answer_with_no_supported_claim_says_so_and_text_is_escaped() -> None:
+    page = answer_html(_answer(True, Sentence("The <b>port</b> has 9 cranes [1].", (1,), "unsupported", 0.2)), 1)
+    assert "No sentence is supported" in page and "&lt;b&gt;port&lt;/b&gt;" in page
+    assert 'data-verdict="unsupported"' in page and 'href="#src-1-1"' in page
