@@ -20,13 +20,20 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
     parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
     parser.add_argument("--ragas", type=Path, help="with export: write RAGAS-style JSONL here (default RUN/ragas.jsonl)")
-    parser.add_argument("--limit", type=int, help="evaluate N items (claims, questions) drawn with --seed")
+    parser.add_argument("--limit", type=_positive, help="evaluate N items (claims, questions) drawn with --seed")
     parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
     parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<checker>-<N>-s<seed>); "
                         "an interrupted run resumes when run again with the same folder")
     parser.add_argument("--model", help="generator model (default)")
     parser.add_argument("--checker", help="judge (default), overlap, or a local NLI model dir")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON, no progress bar")
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,7 +70,11 @@ def _run_compare(args: argparse.Namespace) -> int:
 
     if len(args.runs) != 2:
         raise ValueError("usage: rag eval compare RUN_A RUN_B")
-    comparison = compare_runs(RunDir(args.runs[0]), RunDir(args.runs[1]))
+    run_a, run_b = RunDir(args.runs[0]), RunDir(args.runs[1])
+    comparison = compare_runs(run_a, run_b)
+    datasets = [run.summary().get("dataset") for run in (run_a, run_b)]
+    if datasets[0] != datasets[1]:
+        print(f"note: A is a {datasets[0]} run and B a {datasets[1]} run", file=sys.stderr)
     if args.json:
         print(json.dumps(asdict(comparison)))
         return EXIT_OK
@@ -86,6 +97,7 @@ def _run_export(args: argparse.Namespace) -> int:
     if len(args.runs) != 1:
         raise ValueError("usage: rag eval export RUN [--ragas FILE]")
     run = RunDir(args.runs[0])
+    run.summary()  # a folder that is not a run is refused with its name, not exported as 0 rows
     target = args.ragas or run.root / "ragas.jsonl"
     count = export_ragas(run.results(), target)
     print(f"{count} rows written to {target}")

@@ -105,8 +105,18 @@ def render_html(report: Report, svgs: dict[str, str]) -> str:
 
 def _md_table(header: Sequence[str], rows: Any) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _md_cell(value: Any) -> str:
+    """A table cell that stays one cell and shows text as text (Markdown viewers render raw HTML).
+
+    >>> print(_md_cell("a | <b>b</b>" + chr(10) + "c"))
+    a \\| &lt;b&gt;b&lt;/b&gt; c
+    """
+    text = _cell(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _cell(value: Any) -> str:
