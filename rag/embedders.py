@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -83,6 +84,9 @@ class HashEmbedder:
         return WordCounter()
 
 
+_LOADING = threading.Lock()
+
+
 @dataclass
 class SentenceTransformerEmbedder:
     """A sentence-transformers model (default: the packaged all-MiniLM-L6-v2), loaded lazily."""
@@ -117,13 +121,16 @@ class SentenceTransformerEmbedder:
         return HFTokenCounter(resolve_embedder(self.spec).location)
 
     def _loaded(self) -> Any:
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
+        with _LOADING:  # pipelines of several collections share one embedder across UI threads
+            if self._model is None:
+                self._model = self._load()
+            return self._model
 
-            quiet_transformers()
-            source = resolve_embedder(self.spec)
-            self._model = SentenceTransformer(source.location, device=resolve_device(self.device))
-        return self._model
+    def _load(self) -> Any:
+        from sentence_transformers import SentenceTransformer
+
+        quiet_transformers()
+        return SentenceTransformer(resolve_embedder(self.spec).location, device=resolve_device(self.device))
 
 
 def quiet_transformers() -> None:

@@ -10,11 +10,12 @@ from typing import Callable, Iterator, Sequence
 from rag.check import CheckSettings, Checker, LLMJudge, NLIChecker, OverlapChecker, check_answer
 from rag.citations import citations, is_abstention, split_sentences
 from rag.config import Settings, load_settings
+from rag.embedders import make_embedder
 from rag.generate import TransformersGenerator, make_generator
 from rag.prompts import ABSTAIN_TEXT, Prompt, build_prompt, retry_messages
-from rag.protocols import Generator
+from rag.protocols import Embedder, Generator
 from rag.retrieve import Retriever
-from rag.types import Answer, GenerationOptions, Passage, Sentence
+from rag.types import CLAIM_VERDICTS, Answer, GenerationOptions, Passage, Sentence
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,17 @@ def _unsupported(answer: Answer) -> list[str]:
 
 def support_share(answer: Answer) -> float:
     """Share of an answer's checked claims that are supported (0 for an abstention or no claims)."""
-    claims = [s for s in answer.sentences if s.verdict in ("supported", "unsupported", "contradicted")]
+    claims = [s for s in answer.sentences if s.verdict in CLAIM_VERDICTS]
     return 0.0 if answer.abstained or not claims else sum(s.verdict == "supported" for s in claims) / len(claims)
 
 
 def open_pipeline(settings: Settings, generator: Generator | None = None,
-                  log: Callable[[str], None] = lambda message: None) -> Pipeline:
-    """A pipeline over ``settings.collection`` with ``settings.model`` (or the given generator)."""
+                  log: Callable[[str], None] = lambda message: None, embedder: Embedder | None = None) -> Pipeline:
+    """A pipeline over ``settings.collection`` with ``settings.model`` (or the given generator and embedder)."""
     generator = generator or make_generator(settings.model, settings.device, settings.model_cache_dir,
                                             settings.max_context_tokens, log)
-    return Pipeline(Retriever.open(settings), generator, make_checker(settings.checker, generator, settings.device))
+    return Pipeline(Retriever.open(settings, embedder), generator,
+                    make_checker(settings.checker, generator, settings.device))
 
 
 def make_checker(spec: str, generator: Generator, device: str = "auto") -> Checker:
@@ -141,7 +143,17 @@ def make_checker(spec: str, generator: Generator, device: str = "auto") -> Check
 
 _PIPELINES: dict[Settings, Pipeline] = {}
 _GENERATORS: dict[tuple, Generator] = {}
+_EMBEDDERS: dict[tuple, Embedder] = {}
 _SHARED = threading.Lock()
+
+
+def shared_embedder(settings: Settings) -> Embedder:
+    """One embedder per model and device in this process, whichever collections use it."""
+    key = (settings.embedder, settings.device, settings.embed_batch_size)
+    with _SHARED:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = make_embedder(*key)
+        return _EMBEDDERS[key]
 
 
 def shared_generator(settings: Settings) -> Generator:
@@ -163,8 +175,8 @@ def answer(question: str, collection: str = "default", *, model: str | None = No
 
 def shared_pipeline(settings: Settings) -> Pipeline:
     """One pipeline per settings (collection, model, ...) in this process, on the shared generator."""
-    generator = shared_generator(settings)
+    generator, embedder = shared_generator(settings), shared_embedder(settings)
     with _SHARED:  # UI sessions run in threads
         if settings not in _PIPELINES:
-            _PIPELINES[settings] = open_pipeline(settings, generator)
+            _PIPELINES[settings] = open_pipeline(settings, generator, embedder=embedder)
         return _PIPELINES[settings]

@@ -128,6 +128,9 @@ class Verdict:
     note: str = ""
 
 
+CLAIM_VERDICTS = ("supported", "unsupported", "contradicted")  # a checked claim; not "skipped" or "unchecked"
+
+
 @dataclass(frozen=True)
 class Sentence:
     """One sentence of an answer, the passages it cites ([n], 1-based) and its check verdict."""

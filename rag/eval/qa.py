@@ -17,11 +17,10 @@ from rag.eval.metrics import (exact_match, macro_f1, mean, percentile, precision
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Histogram, Report
 from rag.pipeline import AskOptions, Pipeline
-from rag.types import Answer
+from rag.types import CLAIM_VERDICTS, Answer
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
 _LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
-CLAIM_VERDICTS = ("supported", "unsupported", "contradicted")  # not "skipped" (connective text) or "unchecked"
 
 
 def predicted_label(answer: Answer) -> str | None:

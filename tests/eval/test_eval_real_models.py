@@ -14,7 +14,7 @@ from tests.conftest import MODELS_DIR, SAMPLE_DIR
 pytestmark = pytest.mark.slow
 
 
-def _eval(tmp_path: Path, eval_data: Path, *argv: str) -> int:
+def _eval(tmp_path: Path, eval_data: Path, *argv: str) -> int:  # eval_data: the shared datasets' folder
     code = main(["--data-dir", str(tmp_path), "--eval-data", str(eval_data), "eval", *argv, "--json"])
     assert code == 0
     return code
@@ -29,13 +29,14 @@ SAMPLE_QUESTIONS = [  # facts stated once in the sample documents, and one quest
 ]
 
 
-def test_qa_eval_with_the_default_model(capsys: pytest.CaptureFixture[str], tmp_path: Path, eval_data: Path,
+def test_qa_eval_with_the_default_model(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Your own JSONL questions over the sample documents: answers found, the outside question abstained."""
+    """Your own JSONL questions over the sample documents (no shared evaluation data needed): answers
+    found, the outside question abstained."""
     monkeypatch.setenv("RAG_MODELS_DIR", str(MODELS_DIR))
     questions = tmp_path / "sample-questions.jsonl"
     questions.write_text("".join(json.dumps(row) + "\n" for row in SAMPLE_QUESTIONS))
-    _eval(tmp_path, eval_data, str(questions), "--docs", str(SAMPLE_DIR))
+    _eval(tmp_path, tmp_path, str(questions), "--docs", str(SAMPLE_DIR))
     summary = json.loads(capsys.readouterr().out)
     metrics = summary["metrics"]
     assert summary["complete"] and metrics["questions"] == 3

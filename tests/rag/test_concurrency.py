@@ -24,3 +24,12 @@ def test_threads_share_one_pipeline_and_get_their_own_answers(settings: Settings
         together = list(pool.map(lambda q: shared_pipeline(settings).answer(q), asked))
     for question, answer in zip(asked, together):
         assert (answer.question, answer.text, answer.passages) == (question, alone[question].text, alone[question].passages)
+
+
+def test_collections_share_the_models(settings: Settings, sample_copy: Path) -> None:
+    other = settings.with_overrides(collection="other")
+    for each in (settings, other):
+        ingest_paths([sample_copy], each, options=IngestOptions(progress=False))
+    first, second = shared_pipeline(settings), shared_pipeline(other)
+    assert first is not second and first.retriever.collection.name != second.retriever.collection.name
+    assert first.retriever.embedder is second.retriever.embedder and first.generator is second.generator
