@@ -15,7 +15,7 @@ _CONNECTIVE = frozenset("""a an and are as at be but by for from here in is it o
     those to was were with which also however therefore thus in summary overall following below above""".split())
 _SOURCE_NOTE = frozenset("""information answer fact facts found stated mentioned given shown supported inferred
     confirmed provided described listed explained can has been according see passage passages document
-    documents source sources text context""".split())  # "This information is found in passage [1]."
+    documents source sources text context page pages paragraph""".split())  # "This information is found in passage [1]."
 
 
 def is_claim(sentence: str) -> bool:
@@ -24,7 +24,7 @@ def is_claim(sentence: str) -> bool:
 
     >>> is_claim("In summary, the following:"), is_claim("The port handled 4.2 million TEU [1].")
     (False, True)
-    >>> is_claim("This information is found in passage [1]."), is_claim("This is stated in [1] and [2].")
+    >>> is_claim("This information is found in [1] on page 1."), is_claim("This is stated in [1] and [2].")
     (False, False)
     """
     text = strip_citations(sentence)
