@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
+from dataclasses import replace
+from typing import Sequence
+
 from rag.citations import is_abstention, strip_citations
+from rag.types import Sentence
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
 _NAME = re.compile(r"(?<=[^.!?]\s)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
@@ -31,6 +35,23 @@ def is_claim(sentence: str) -> bool:
     content = [w for w in _WORD.findall(text.lower()) if w not in _CONNECTIVE]
     about_sources = all(w in _SOURCE_NOTE or w.isdigit() for w in content)
     return len(content) >= 2 and not about_sources and not is_abstention(text, cited_anything=True)
+
+
+def carry_note_citations(sentences: Sequence[Sentence]) -> tuple[Sentence, ...]:
+    """A note such as "This is stated in [1] and [5]." cites for the uncited claims just before it.
+
+    >>> done = carry_note_citations([Sentence("The port has 9 cranes."), Sentence("See passage [2].", (2,))])
+    >>> [s.citations for s in done]
+    [(2,), (2,)]
+    """
+    carried = list(sentences)
+    for index, note in enumerate(sentences):
+        if note.citations and not is_claim(note.text):
+            before = index - 1
+            while before >= 0 and not carried[before].citations and is_claim(carried[before].text):
+                carried[before] = replace(carried[before], citations=note.citations)
+                before -= 1
+    return tuple(carried)
 
 
 def literals(claim: str) -> list[str]:

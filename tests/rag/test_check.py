@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from rag.check import CheckSettings, OverlapChecker, check_answer
-from rag.claims import is_claim, literals, missing_literals
+from rag.claims import carry_note_citations, is_claim, literals, missing_literals
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Chunk, Passage, Sentence
 
@@ -109,3 +109,13 @@ def test_label_roles_refuses_unknown_labels() -> None:
 
     with pytest.raises(ValueError, match="supported"):
         label_roles({0: "LABEL_0", 1: "LABEL_1"})
+
+
+def test_a_trailing_note_cites_for_the_uncited_claims_before_it() -> None:
+    from rag.types import Sentence
+
+    sentences = [Sentence("Yes [1].", (1,)), Sentence("The channel is 16.5 m deep [1]."), Sentence("It opened in 2025."),
+                 Sentence("Cranes arrived in May."), Sentence("This is stated in passages [2] and [3].", (2, 3))]
+    sentences[1] = Sentence(sentences[1].text, (1,))
+    carried = [s.citations for s in carry_note_citations(sentences)]
+    assert carried == [(1,), (1,), (2, 3), (2, 3), (2, 3)]  # stops at the claim that cites for itself
