@@ -4,7 +4,6 @@ where in a passage the evidence for it lies."""
 from __future__ import annotations
 
 import re
-
 from dataclasses import replace
 from typing import Sequence
 

@@ -53,7 +53,7 @@ class RunDir:
 
     def results(self) -> list[dict[str, Any]]:
         """The recorded results, one per item id (the latest); a last line cut short by an interruption is
-        ignored (and redone). Lines split on "\n" only: answers may hold U+2028 and other line separators."""
+        ignored (and redone). Lines split on "\\n" only: answers may hold U+2028 and other line separators."""
         if not self.results_file.is_file():
             return []
         lines = self.results_file.read_text(encoding="utf-8").split("\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag.collection import CollectionError
 from rag.conversation import Turn, conversation_markdown, standalone_question
 from ui.render import CSS, answer_html, sources_html
 from ui.state import ask_options, collections, current_settings, pipeline
@@ -44,7 +43,7 @@ if question:
             st.write_stream(stream)
             with st.spinner("Checking every sentence against the sources ..."):
                 answer = stream.result()
-        except (CollectionError, RuntimeError, OSError, ImportError) as error:
+        except (RuntimeError, OSError, ImportError) as error:  # RuntimeError covers CollectionError, ModelUnavailable
             st.error(f"{type(error).__name__}: {error}")
             st.stop()
     turns.append(Turn(question, answer))
