@@ -46,7 +46,7 @@ def main() -> None:
     scores: list[float] = []
     for first in tqdm(range(0, len(sample), 8), desc="judging", unit="batch of 8"):
         batch = sample[first:first + 8]
-        scores += [support for support, _, _ in checker.judge([(item.claim, item.source) for item in batch])]
+        scores += [support for support, _, _ in checker.judge([(item.judged_text, item.source) for item in batch])]
     seconds = (time.perf_counter() - started) / len(sample)
     labels = [item.supported for item in sample]
     threshold, accuracy = best_threshold(labels, scores)

@@ -16,6 +16,8 @@ _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _CONNECTIVE = frozenset("""a an and are as at be but by for from here in is it of on or so that the these this
     those to was were with which also however therefore thus in summary overall following below above""".split())
+_MONTHS = frozenset("""january february march april may june july august september october november
+    december""".split())
 _SOURCE_NOTE = frozenset("""information answer fact facts found stated mentioned given shown supported inferred
     confirmed provided described listed explained can has been according see passage passages document
     documents source sources text context page pages paragraph""".split())  # "This information is found in passage [1]."
@@ -72,11 +74,22 @@ def missing_literals(claim: str, evidence: str) -> list[str]:
     ['2027']
     >>> missing_literals("Visit  Brindlewood Library today.", "Visit" + chr(10) + "  Brindlewood   Library")
     []
+    >>> missing_literals("She died on December 20, 1998.", "died Dec. 20, 1998"), missing_literals("In May it rose.", "in June")
+    ([], ['May'])
     """
     evidence_numbers = {_normal_number(n) for n in _NUMBER.findall(evidence)}
     lowered = " ".join(evidence.split()).lower()  # line breaks and runs of spaces do not change a name
+    evidence_words = set(_WORD.findall(lowered))
     return [item for item in (" ".join(i.split()) for i in literals(claim))
-            if (item not in evidence_numbers if _NUMBER.fullmatch(item) else item.lower() not in lowered)]
+            if (item not in evidence_numbers if _NUMBER.fullmatch(item)
+                else not _name_occurs(item.lower(), lowered, evidence_words))]
+
+
+def _name_occurs(name: str, lowered_evidence: str, evidence_words: set[str]) -> bool:
+    """A month also occurs as its abbreviation: "December" is in "Dec. 20, 1998", "September" in "Sept."."""
+    if name in _MONTHS:
+        return bool({name, name[:3], "sept" if name == "september" else name} & evidence_words)
+    return name in lowered_evidence
 
 
 def best_span(claim: str, passage: str) -> tuple[int, int]:

@@ -29,6 +29,11 @@ class FactCheckItem:
     claim: str
     source: str
     supported: bool
+    context: str = ""  # read by the judge before the claim (HaluEval: the question); the guard checks the claim only
+
+    @property
+    def judged_text(self) -> str:
+        return self.context + self.claim
 
 
 def wice_items(root: Path) -> list[FactCheckItem]:
@@ -61,15 +66,17 @@ def begin_items(root: Path, files: tuple[str, ...] = BEGIN_TEST) -> list[FactChe
 
 
 def halueval_items(root: Path) -> list[FactCheckItem]:
-    """HaluEval QA: per question, the right answer (supported) and the one-turn hallucinated answer (not)."""
+    """HaluEval QA: per question, the right answer (supported) and the one-turn hallucinated answer (not).
+    The judge reads the question with the answer; the lexical guard checks the answer's own names and numbers
+    (a name in the question is not a claim of the answer)."""
     items = []
     for number, row in enumerate(json_lines(root / "halueval-qa-500/qa_one-turn_data.json")):
         question = row["question"].strip()
         for kind, answer, supported in (("right", row["right_answer"], True),
                                         ("hallucinated", row["hallucinated_answer"], False)):
             key = f"q{number}:{kind}"
-            items.append(FactCheckItem(key, key, f"Question: {question} Answer: {answer}",
-                                       row["knowledge"], supported))
+            items.append(FactCheckItem(key, key, answer, row["knowledge"], supported,
+                                       context=f"Question: {question} Answer: "))
     return items
 
 
@@ -89,12 +96,12 @@ def sample_claims(items: list[FactCheckItem], limit: int | None, seed: int) -> l
 def judge_item(checker: Checker, item: FactCheckItem, threshold: float) -> dict[str, Any]:
     """One results line: the checker's scores for the row; "score" is the guarded support the product uses."""
     started = time.perf_counter()
-    support, contradict, _ = checker.judge([(item.claim, item.source)])[0]
+    support, contradict, _ = checker.judge([(item.judged_text, item.source)])[0]
     guarded, missing = guarded_support(item.claim, item.source, support, threshold)
     return {"id": item.id, "claim_id": item.claim_id, "supported": item.supported,
             "checker_support": round(support, 5), "contradict": round(contradict, 5),
             "score": round(guarded, 5), "missing": missing, "seconds": round(time.perf_counter() - started, 3),
-            "claim": item.claim[:300]}
+            "claim": item.judged_text[:300]}
 
 
 def claim_scores(records: list[dict[str, Any]]) -> list[tuple[str, bool, float]]:

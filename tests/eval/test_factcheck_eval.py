@@ -9,8 +9,8 @@ import pytest
 
 from rag.check import OverlapChecker
 from rag.cli import main
-from rag.eval.factcheck import (FACTCHECK_DATASETS, FactCheckItem, FactCheckSuite, claim_scores, sample_claims,
-                                summarize_factcheck)
+from rag.eval.factcheck import (FACTCHECK_DATASETS, FactCheckItem, FactCheckSuite, claim_scores, judge_item,
+                                sample_claims, summarize_factcheck)
 from rag.eval.harness import EvalOptions, run_config, run_suite
 from rag.eval.runs import RunDir, RunMismatch
 
@@ -49,6 +49,17 @@ def test_adapters_read_the_shared_data(eval_data: Path) -> None:
     assert len({i.claim_id for i in wice if i.supported}) == 110  # README: 111; test02178 is partial in this file
     assert len(counts["begin"]) == 3601 and sum(i.supported for i in counts["begin"]) == 1392
     assert len(counts["halueval"]) == 1000 and sum(i.supported for i in counts["halueval"]) == 500
+    first = counts["halueval"][0]
+    assert first.judged_text.startswith("Question: ") and first.context.endswith(" Answer: ")
+
+
+def test_guard_checks_the_claim_not_its_context() -> None:
+    source = "The Valmara port opened in 1874."
+    asked = FactCheckItem("q", "q", "It opened in 1874.", source, True, context="Question: When did Ilse Brandvik's port open? Answer: ")
+    wrong = FactCheckItem("w", "w", "It opened in 1875.", source, False, context="Question: When did it open? Answer: ")
+    assert judge_item(OverlapChecker(), asked, 0.5)["missing"] == []
+    assert judge_item(OverlapChecker(), wrong, 0.5)["missing"] == ["1875"]
+    assert judge_item(OverlapChecker(), asked, 0.5)["claim"].startswith("Question: When did Ilse")
 
 
 def _suite(items: list[FactCheckItem]) -> FactCheckSuite:
