@@ -34,7 +34,8 @@ def needs_context(question: str) -> bool:
 
 def standalone_question(question: str, history: Sequence[Turn], generator: Generator) -> str:
     """The question rewritten by the model to stand alone; unchanged without history or when it already
-    stands alone; the previous question prepended if the model's rewrite is unusable."""
+    stands alone; if the model's rewrite is unusable, the latest question that stood alone is prepended
+    (so a run of failed rewrites does not pile every earlier question into the search)."""
     if not history or not needs_context(question):
         return question
     recent = "\n".join(f"User: {t.question}\nAssistant: {t.answer.text[:400]}" for t in history[-3:])
@@ -43,8 +44,14 @@ def standalone_question(question: str, history: Sequence[Turn], generator: Gener
     rewrite = "".join(generator.stream(messages, GenerationOptions(max_new_tokens=64))).strip().splitlines()
     candidate = rewrite[0].strip() if rewrite else ""
     if not candidate or is_abstention(candidate, False) or len(candidate) > 3 * len(question) + 200:
-        return f"{history[-1].answer.question} {question}"
+        return f"{_anchor_question(history)} {question}"
     return candidate
+
+
+def _anchor_question(history: Sequence[Turn]) -> str:
+    """The latest question the user typed that stood alone, else the first stand-alone search."""
+    typed = [turn.question for turn in history if not needs_context(turn.question)]
+    return typed[-1] if typed else history[0].answer.question
 
 
 def conversation_markdown(turns: Sequence[Turn]) -> str:

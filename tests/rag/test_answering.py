@@ -10,13 +10,14 @@ from ingest.runners import SerialRunner
 from rag.citations import citations, is_abstention, split_sentences
 from rag.cli import main
 from rag.config import Settings
+from rag.conversation import Turn, standalone_question
 from rag.embedders import HashEmbedder, WordCounter
 from rag.generate import FakeGenerator
 from rag.langchain import as_langchain_retriever
 from rag.pipeline import AskOptions, Pipeline
 from rag.prompts import ABSTAIN_TEXT, build_prompt
 from rag.retrieve import Retriever
-from rag.types import Chunk, GenerationOptions, Passage
+from rag.types import Answer, Chunk, GenerationOptions, Passage
 
 
 def _passage(n: int, words: int = 50) -> Passage:
@@ -129,3 +130,18 @@ def test_module_answer_reuses_one_generator_across_collections(settings: Setting
     assert "3,400" in first.text and first.text == second.text
     pipelines = [p for s, p in module._PIPELINES.items() if s.data_dir == settings.data_dir]
     assert len(pipelines) == 2 and pipelines[0].generator is pipelines[1].generator
+
+
+def _turn(typed: str, searched: str) -> Turn:
+    return Turn(typed, Answer(searched, "The library holds 3,400 maps [1].", False, (), (), "fake"))
+
+
+def test_follow_ups_are_rewritten_and_failed_rewrites_do_not_pile_up() -> None:
+    rewriting = FakeGenerator(reply=lambda messages: "When was the Brindlewood library founded?")
+    first = _turn("How many maps does the Brindlewood library hold?", "How many maps does the Brindlewood library hold?")
+    assert standalone_question("When was it founded?", [first], rewriting) == "When was the Brindlewood library founded?"
+    assert standalone_question("Who founded the Brindlewood library?", [first], rewriting) == \
+        "Who founded the Brindlewood library?" and len(rewriting.calls) == 1  # stands alone: no rewrite
+    failing = FakeGenerator(reply=lambda messages: ABSTAIN_TEXT)
+    second = _turn("And it?", f"{first.question} And it?")  # an earlier failed rewrite
+    assert standalone_question("Who runs it?", [first, second], failing) == f"{first.question} Who runs it?"
