@@ -7,6 +7,7 @@ re-ingest or an update finds them again); nothing is written outside that folder
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,20 +26,25 @@ class UploadRejected(ValueError):
 
 
 def safe_file_name(name: str) -> str:
-    """The last path component of ``name`` reduced to letters, digits, '.', '-' and '_'.
+    """The last path component of ``name`` reduced to letters, digits, '.', '-' and '_'. A name that had to
+    change gets a short hash of the original, so two uploads whose names clean to the same text ("a (1).pdf",
+    "a_1_.pdf") do not replace each other, while re-uploading the same name still replaces (updates) it.
 
-    >>> safe_file_name("../../etc/passwd"), safe_file_name("Annual Report (2025).PDF"), safe_file_name("ré sumé.md")
-    ('passwd', 'Annual_Report_2025_.PDF', 're_sume.md')
-    >>> len(safe_file_name("x" * 300 + ".pdf")), safe_file_name("x" * 300 + ".pdf")[-5:]  # the suffix is kept
-    (120, 'x.pdf')
+    >>> safe_file_name("../../etc/passwd"), safe_file_name("report_2025.PDF"), safe_file_name("a (1).pdf")
+    ('passwd', 'report_2025.PDF', 'a_1_-3bf7ea.pdf')
+    >>> len(safe_file_name("x" * 300 + ".pdf")), safe_file_name("x" * 300 + ".pdf").endswith(".pdf")  # suffix kept
+    (120, True)
     """
     base = re.split(r"[\\/]", name)[-1]
     ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
     cleaned = re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_name)).lstrip(".")
     if not cleaned or cleaned.strip("._-") == "":
         raise UploadRejected(f"{name!r} has no usable file name")
+    if cleaned == base and len(cleaned) <= 120:
+        return cleaned
     suffix = Path(cleaned).suffix[:16]
-    return cleaned[:120 - len(suffix)].removesuffix(suffix) + suffix if len(cleaned) > 120 else cleaned
+    tag = "-" + hashlib.sha256(base.encode()).hexdigest()[:6]
+    return cleaned[:120 - len(tag) - len(suffix)].removesuffix(suffix) + tag + suffix
 
 
 def uploads_dir(settings: Settings, collection: str | None = None) -> Path:

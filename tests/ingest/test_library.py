@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.library import UploadRejected, safe_file_name, save_upload, uploads_dir
+from rag.config import Settings
+
+
+def test_uploads_with_clashing_cleaned_names_are_both_kept(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = save_upload(settings, "notes (1).md", b"# First")
+    second = save_upload(settings, "notes_1_.md", b"# Second")
+    again = save_upload(settings, "notes (1).md", b"# First, edited")  # the same name updates its file
+    assert first != second and again == first
+    assert sorted(p.read_bytes() for p in uploads_dir(settings).iterdir()) == [b"# First, edited", b"# Second"]
+
+
+def test_upload_names_are_confined_and_checked(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert save_upload(settings, "../../escape.md", b"x").parent == uploads_dir(settings)
+    with pytest.raises(UploadRejected, match="unsupported file type"):
+        save_upload(settings, "tool.exe", b"x")
+    with pytest.raises(UploadRejected, match="no usable file name"):
+        safe_file_name("../..")
