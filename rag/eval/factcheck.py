@@ -130,8 +130,6 @@ def summarize_factcheck(records: list[dict[str, Any]], threshold: float) -> dict
     return metrics
 
 
-
-
 @dataclass
 class FactCheckSuite:
     """A fact-check dataset through the harness: one results line per (claim, source) row."""

@@ -1,0 +1,55 @@
+"""Re-apply the current lexical guard to a fact-check run's stored checker scores and print the metrics.
+
+    .venv/bin/python bench/reguard_factcheck.py RUN [--eval-data DIR]
+
+A row's judge score (`checker_support` in results.jsonl) does not depend on the guard, so a change to the
+guard can be measured on an existing `rag eval wice|begin|halueval` run without judging again (75 minutes
+for WiCE on a 2-core CPU). Prints the run's stored metrics next to the re-guarded ones; writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.check import guarded_support  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.eval.factcheck import FACTCHECK_DATASETS, FactCheckItem, summarize_factcheck  # noqa: E402
+from rag.eval.runs import RunDir  # noqa: E402
+
+SHOWN = ("claims", "threshold", "balanced_accuracy", "roc_auc", "oracle_balanced_accuracy", "oracle_threshold")
+
+
+def reguarded(records: list[dict[str, Any]], items: dict[str, FactCheckItem], threshold: float) -> list[dict[str, Any]]:
+    """The records with "score" and "missing" recomputed by today's guard from "checker_support"."""
+    updated = []
+    for record in records:
+        item = items[record["id"]]
+        score, missing = guarded_support(item.claim, item.source, record["checker_support"], threshold)
+        updated.append({**record, "score": round(score, 5), "missing": missing})
+    return updated
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--eval-data", type=Path)
+    args = parser.parse_args()
+    run = RunDir(args.run)
+    config = run.config()
+    if config.get("mode") != "fact-check":
+        sys.exit(f"{args.run} is not a fact-check run (rag eval wice|begin|halueval)")
+    settings = load_settings(**({"eval_data": args.eval_data} if args.eval_data else {}))
+    items = {item.id: item for item in FACTCHECK_DATASETS[config["dataset"]](settings.eval_data)}
+    stored = run.summary()["metrics"]
+    fresh = summarize_factcheck(reguarded(run.results(), items, config["threshold"]), config["threshold"])
+    print(json.dumps({"stored": {k: stored.get(k) for k in SHOWN}, "reguarded": {k: fresh.get(k) for k in SHOWN}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
