@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup browser demo ui test test-fast bench clean
+.PHONY: setup system demo ui test test-fast bench clean
 
 setup: $(STAMP)
 
@@ -24,12 +24,13 @@ ifeq ($(HAS_GPU),yes)
 endif
 	touch $(STAMP)
 
-# Debian's chromium for the browser test (tests/ui/test_browser.py); skipped if it cannot be installed here.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages: tesseract-ocr reads scanned PDF pages (ingest/ocr.py), chromium runs the browser test
+# (tests/ui/test_browser.py). Outside CI, what cannot be installed is skipped: scans stay unread, that test skips.
+system:
+	@command -v chromium >/dev/null 2>&1 && command -v tesseract >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium ) \
-	  || echo "chromium not installed: the browser test will be skipped (outside CI)"; }
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium tesseract-ocr ) \
+	  || echo "chromium / tesseract-ocr not installed: scanned pages stay unread, the browser test is skipped (outside CI)"; }
 
 # Ingest the sample documents, answer one question in the terminal, then open the chat UI on them.
 demo: setup
@@ -41,7 +42,7 @@ demo: setup
 ui: setup
 	$(VENV)/bin/rag ui
 
-test: setup browser
+test: setup system
 	$(PY) -m pytest
 
 test-fast: setup

@@ -1,4 +1,4 @@
-"""file -> list[Page]: the only place that reads documents.
+"""file -> list[Page]: the only place that reads documents (pages without a text layer: ingest/ocr.py).
 
 PDF with pypdf page by page (a damaged PDF that pypdf cannot open is repaired with pikepdf/qpdf and
 read again), HTML (visible text, title kept), Markdown and plain text. Errors are raised as

@@ -18,6 +18,7 @@ import numpy as np
 from ingest.chunking import ChunkSettings
 from ingest.jobs import FileTask, failed_task, file_digest, parse_and_chunk, waves
 from ingest.loaders import is_supported
+from ingest.ocr import TesseractOcr
 from ingest.runners import LocalRunner, Runner
 from rag.collection import Collection, Manifest
 from rag.config import Settings
@@ -100,10 +101,12 @@ class _IngestRun:
         started, tasks = time.perf_counter(), []
         chunking = ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap)
         count_tokens = self.embedder.token_counter()
+        ocr = None if self.settings.ocr == "off" else TesseractOcr(self.settings.ocr)
         for path in files:
             digest, size = file_digest(path), path.stat().st_size
             if not self._settled(str(path), digest, size):
-                tasks.append(FileTask(str(path), digest, size, chunking, count_tokens))
+                tasks.append(FileTask(str(path), digest, size, chunking, count_tokens, ocr,
+                                      ocr_budget_s=0.8 * self.settings.file_timeout_s))
         self.timings["hash"] += time.perf_counter() - started
         return tasks
 

@@ -66,7 +66,10 @@ def _add_ingest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prune", action="store_true", help="remove documents gone from the given folders")
     parser.add_argument("--retry-failed", action="store_true", help="parse again files that failed before")
     parser.add_argument("--workers", type=int, help="parser processes (default: cores, max 4)")
-    parser.add_argument("--file-timeout", type=float, dest="file_timeout_s", help="seconds per file (120)")
+    parser.add_argument("--file-timeout", type=float, dest="file_timeout_s",
+                        help="seconds per file (300; OCR of scanned pages gets 80%% of it)")
+    parser.add_argument("--ocr", metavar="LANGS",
+                        help="Tesseract language(s) for PDF pages without a text layer, e.g. eng+fra; 'off' (eng)")
     parser.add_argument("--max-file-mb", type=float, help="skip larger files (256)")
     parser.add_argument("--chunk-tokens", type=int, help="chunk size in embedder tokens (240)")
     parser.add_argument("--chunk-overlap", type=int, help="overlap in embedder tokens (32)")
@@ -90,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         collection=getattr(args, "collection", None), workers=getattr(args, "workers", None),
         model=getattr(args, "model", None), checker=getattr(args, "checker", None),
         file_timeout_s=getattr(args, "file_timeout_s", None), max_file_mb=getattr(args, "max_file_mb", None),
+        ocr=getattr(args, "ocr", None),
         chunk_tokens=getattr(args, "chunk_tokens", None), chunk_overlap=getattr(args, "chunk_overlap", None),
     )
     from rag.collection import CollectionError

@@ -24,7 +24,8 @@ class Settings:
     chunk_overlap: int = 32
     top_k: int = 5
     workers: int = max(1, min(4, os.cpu_count() or 1))
-    file_timeout_s: float = 120.0
+    file_timeout_s: float = 300.0  # per file; OCR of scanned pages gets 80% of it
+    ocr: str = "eng"  # Tesseract language(s) for pages without a text layer ("eng+fra"), or "off"
     max_file_mb: float = 256.0
     worker_memory_mb: int = 4096
     embed_batch_size: int = 32
@@ -65,6 +66,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
     "RAG_WORKERS": ("workers", int),
     "RAG_FILE_TIMEOUT_S": ("file_timeout_s", float),
+    "RAG_OCR": ("ocr", str),
     "RAG_MAX_FILE_MB": ("max_file_mb", float),
     "RAG_MODEL": ("model", str),
     "RAG_MODELS_DIR": ("models_dir", Path),

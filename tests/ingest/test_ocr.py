@@ -1,0 +1,120 @@
+"""OCR of PDF pages without a text layer: the logic with a fake engine, then Tesseract on made and real scans."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ingest.chunking import ChunkSettings
+from ingest.jobs import FileTask, parse_and_chunk
+from ingest.ocr import MAX_PIXELS, TesseractOcr, render_page_png
+from ingest.pipeline import IngestOptions, ingest_paths
+from rag.config import Settings
+from rag.embedders import HashEmbedder, word_tokens
+from rag.pdfwrite import write_text_pdf
+from rag.retrieve import Retriever
+
+needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None and not os.environ.get("CI"),
+                                     reason="needs Tesseract (apt-get install tesseract-ocr; make test installs it)")
+SENTENCE = "The Valmara harbour master keeps 42 tugboats ready"
+
+
+@dataclass(frozen=True)
+class FakeOcr:
+    text: str = "Scanned minutes of the harbour board meeting."
+    installed: bool = True
+
+    @property
+    def name(self) -> str:
+        return "fake"
+
+    def available(self) -> bool:
+        return self.installed
+
+    def read_image(self, png: bytes) -> str:
+        assert png.startswith(b"\x89PNG")
+        return self.text
+
+
+def scanned_pdf(path: Path, lines: list[str], text_page: str | None = None) -> Path:
+    """A PDF whose (last) page is an image of ``lines``; with ``text_page``, a text page comes first."""
+    from PIL import Image, ImageDraw, ImageFont
+    from pypdf import PdfReader, PdfWriter
+
+    image = Image.new("L", (1700, 2200), 255)
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=56)
+    for number, line in enumerate(lines):
+        draw.text((120, 200 + 110 * number), line, fill=0, font=font)
+    image.save(path, format="PDF", resolution=200)
+    if text_page is None:
+        return path
+    writer = PdfWriter()
+    for part in (write_text_pdf(path.with_suffix(".text.pdf"), [text_page]), path):
+        writer.append(PdfReader(part))
+    writer.write(path)
+    return path
+
+
+def _parse(path: Path, ocr: object, budget_s: float = 60.0):
+    return parse_and_chunk(FileTask(str(path), "hash", path.stat().st_size, ChunkSettings(64, 8),
+                                    lambda text: len(word_tokens(text)), ocr, budget_s))  # type: ignore[arg-type]
+
+
+def test_pages_without_text_are_read_by_the_ocr_engine(tmp_path: Path) -> None:
+    pdf = scanned_pdf(tmp_path / "minutes.pdf", ["(an image)"], text_page="Agenda of the harbour board: tugs and cranes.")
+    parsed = _parse(pdf, FakeOcr())
+    assert not parsed.failed and parsed.pages == 2
+    assert [(c.page, "Scanned minutes" in c.text) for c in parsed.chunks] == [(1, False), (2, True)]
+    assert "read by OCR (fake): page(s) 2" in parsed.warnings
+
+
+def test_without_ocr_a_scan_is_reported_with_the_reason(tmp_path: Path) -> None:
+    pdf = scanned_pdf(tmp_path / "scan.pdf", ["(an image)"])
+    assert "(OCR is off)" in (_parse(pdf, None).error or "")
+    assert "apt-get install tesseract-ocr" in (_parse(pdf, FakeOcr(installed=False)).error or "")
+    assert "OCR found no text" in (_parse(pdf, FakeOcr(text="  ")).error or "")
+    out_of_time = _parse(pdf, FakeOcr(), budget_s=-1.0)
+    assert out_of_time.failed and any("OCR stopped before page 1" in w for w in out_of_time.warnings)
+
+
+def test_rendering_is_capped_in_pixels(tmp_path: Path) -> None:
+    from PIL import Image
+
+    pdf = scanned_pdf(tmp_path / "scan.pdf", ["x"])
+    image = Image.open(io.BytesIO(render_page_png(pdf.read_bytes(), 1, dpi=2400)))
+    assert image.width * image.height <= MAX_PIXELS and image.mode == "L"
+
+
+@needs_tesseract
+def test_tesseract_reads_a_scanned_page_into_the_collection(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder / "harbour.pdf", [SENTENCE, "and two pilot boats."])
+    settings = Settings(data_dir=tmp_path / "data")
+    report = ingest_paths([folder], settings, embedder=HashEmbedder(), options=IngestOptions(progress=False))
+    outcome = report.files[0]
+    assert outcome.status == "added" and outcome.chunks >= 1, outcome
+    assert any("read by OCR (tesseract:eng): page(s) 1" in w for w in outcome.warnings)
+    retriever = Retriever.open(settings, HashEmbedder())
+    assert "tugboats" in retriever.search("How many tugboats does the harbour master keep?", k=1)[0].text
+    retriever.close()
+
+
+@needs_tesseract
+@pytest.mark.slow
+def test_real_scans_read_upright_rotated_and_oversized(eval_data: Path) -> None:
+    folder = eval_data / "pdf-robustness" / "ocrmypdf"
+    engine = TesseractOcr()
+    linn = _parse(folder / "linn.pdf", engine, 300.0)
+    truth = set(word_tokens((folder / "linn.txt").read_text()))
+    found = set(word_tokens(" ".join(c.text for c in linn.chunks)))
+    assert len(truth & found) / len(truth) >= 0.85  # word recall against the reference transcription
+    rotated = _parse(folder / "cardinal.pdf", engine, 300.0)  # one scan at 0, 90, 180 and 270 degrees
+    assert {c.page for c in rotated.chunks if "LinnSequencer" in c.text} == {1, 2, 3, 4}
+    bomb = _parse(folder / "hugemono.pdf", engine, 300.0)  # a 35000 x 35000 image, rendered capped
+    assert any("very big image" in c.text for c in bomb.chunks)
