@@ -90,7 +90,11 @@ def render_page_png(pdf_bytes: bytes, number: int, dpi: int = 300, max_pixels: i
 
 
 def needs_ocr(page: Page) -> bool:
-    return len("".join(page.text.split())) < MIN_TEXT_CHARS
+    return _visible_chars(page.text) < MIN_TEXT_CHARS
+
+
+def _visible_chars(text: str) -> int:
+    return len("".join(text.split()))
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,8 @@ class OcrOutcome:
 
 
 def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, budget_s: float) -> OcrOutcome:
-    """Pages without a text layer read by OCR, within ``budget_s`` seconds for the whole file."""
+    """Pages without a text layer read by OCR, within ``budget_s`` seconds for the whole file; OCR's text
+    replaces a page's text layer when it has more visible characters (a few stray glyphs lose to a form's words)."""
     deadline, texts, problems = time.monotonic() + budget_s, {}, []
     for page in (p for p in pages if needs_ocr(p)):
         if time.monotonic() > deadline:
@@ -111,7 +116,7 @@ def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, budget_s: flo
             texts[page.number] = clean_text(ocr.read_image(render_page_png(pdf_bytes, page.number)))
         except OcrError as error:
             problems.append(f"page {page.number}: OCR failed ({error})")
-    read = tuple(sorted(n for n, text in texts.items() if not needs_ocr(Page("", n, text))))
+    read = tuple(p.number for p in pages if _visible_chars(texts.get(p.number, "")) > _visible_chars(p.text))
     updated = tuple(replace(p, text=texts[p.number]) if p.number in read else p for p in pages)
     return OcrOutcome(updated, read, tuple(problems))
 
