@@ -106,7 +106,7 @@ class OcrOutcome:
 
 def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, budget_s: float) -> OcrOutcome:
     """Pages without a text layer read by OCR, within ``budget_s`` seconds for the whole file; OCR's text
-    replaces a page's text layer when it has more visible characters (a few stray glyphs lose to a form's words)."""
+    replaces a page's few stray glyphs (a font without a Unicode map) when it has more to say."""
     deadline, texts, problems = time.monotonic() + budget_s, {}, []
     for page in (p for p in pages if needs_ocr(p)):
         if time.monotonic() > deadline:
@@ -116,9 +116,14 @@ def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, budget_s: flo
             texts[page.number] = clean_text(ocr.read_image(render_page_png(pdf_bytes, page.number)))
         except OcrError as error:
             problems.append(f"page {page.number}: OCR failed ({error})")
-    read = tuple(p.number for p in pages if _visible_chars(texts.get(p.number, "")) > _visible_chars(p.text))
+    read = tuple(p.number for p in pages if _better(texts.get(p.number, ""), p.text))
     updated = tuple(replace(p, text=texts[p.number]) if p.number in read else p for p in pages)
     return OcrOutcome(updated, read, tuple(problems))
+
+
+def _better(ocr_text: str, layer_text: str) -> bool:
+    """OCR's text wins if it is more than a few characters (a painting reads as "es pal a") and longer."""
+    return _visible_chars(ocr_text) >= MIN_TEXT_CHARS and _visible_chars(ocr_text) > _visible_chars(layer_text)
 
 
 def unread_reason(ocr: Ocr | None) -> str:
