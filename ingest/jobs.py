@@ -28,7 +28,7 @@ class FileTask:
     chunking: ChunkSettings
     count_tokens: TokenCounter
     ocr: Ocr | None = None  # None: pages without a text layer stay empty
-    ocr_budget_s: float = 240.0  # OCR time for the whole file, inside the runner's per-file timeout
+    ocr_budget_s: float = 240.0  # from the start of parsing, inside the runner's per-file timeout
 
 
 def file_digest(path: Path) -> str:
@@ -44,7 +44,7 @@ def parse_and_chunk(task: FileTask) -> ParsedFile:
     """Load a file and split its pages into chunks; a failure comes back as ``error``, never raised."""
     started = time.perf_counter()
     try:
-        document = _load_with_ocr(task)
+        document, unread = _load_with_ocr(task, deadline=time.monotonic() + task.ocr_budget_s)
     except LoadError as error:
         return ParsedFile(task.path, task.content_hash, error=str(error))
     except MemoryError:
@@ -54,25 +54,27 @@ def parse_and_chunk(task: FileTask) -> ParsedFile:
     empty_pages = [page.number for page in document.pages if not page.text.strip()]
     if len(empty_pages) == len(document.pages):
         return ParsedFile(task.path, task.content_hash, document.title, len(document.pages),
-                          warnings=document.notes, error=_no_text_reason(len(document.pages), task.ocr))
+                          warnings=document.notes, error=_no_text_reason(len(document.pages), unread))
     parsed = time.perf_counter()
     chunks = tuple(chunk for page in document.pages
                    for chunk in chunk_page(page, task.chunking, task.count_tokens))
-    warnings = document.notes + ((_empty_pages_note(empty_pages, task.ocr),) if empty_pages else ())
+    warnings = document.notes + ((_empty_pages_note(empty_pages, unread),) if empty_pages else ())
     return ParsedFile(task.path, task.content_hash, document.title, len(document.pages), chunks, warnings,
                       parse_seconds=parsed - started, chunk_seconds=time.perf_counter() - parsed)
 
 
-def _load_with_ocr(task: FileTask) -> LoadedDocument:
-    """The file's pages; a PDF's pages without a text layer are read by OCR when it is on and installed."""
+def _load_with_ocr(task: FileTask, deadline: float) -> tuple[LoadedDocument, str]:
+    """The file's pages, a PDF's pages without a text layer read by OCR when it is on and installed;
+    and why pages still without text have none."""
     path = Path(task.path)
     document = load(path, task.path)
-    if (task.ocr is None or path.suffix.lower() not in PDF_SUFFIXES
-            or not any(needs_ocr(page) for page in document.pages) or not task.ocr.available()):
-        return document
-    outcome = ocr_pages(document.pages, path.read_bytes(), task.ocr, task.ocr_budget_s)
+    if task.ocr is None or not task.ocr.available():
+        return document, unread_reason(task.ocr)
+    if path.suffix.lower() not in PDF_SUFFIXES or not any(needs_ocr(page) for page in document.pages):
+        return document, ""
+    outcome = ocr_pages(document.pages, path.read_bytes(), task.ocr, deadline)
     read = (f"read by OCR ({task.ocr.name}): page(s) {page_ranges(list(outcome.read))}",) if outcome.read else ()
-    return replace(document, pages=outcome.pages, notes=document.notes + read + outcome.problems)
+    return replace(document, pages=outcome.pages, notes=document.notes + read), outcome.unread_reason
 
 
 def failed_task(task: FileTask, reason: str) -> ParsedFile:
@@ -108,10 +110,14 @@ def page_ranges(numbers: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
-def _no_text_reason(page_count: int, ocr: Ocr | None) -> str:
-    return (f"no extractable text on any of its {page_count} page(s): image-only or scanned "
-            f"({unread_reason(ocr)})") if page_count else "the document has no pages"
+def _no_text_reason(page_count: int, unread: str) -> str:
+    return (f"no extractable text on any of its {page_count} page(s): image-only or scanned"
+            f"{_because(unread)}") if page_count else "the document has no pages"
 
 
-def _empty_pages_note(empty_pages: list[int], ocr: Ocr | None) -> str:
-    return f"no text on page(s) {page_ranges(empty_pages)}: image-only or scanned ({unread_reason(ocr)})"
+def _empty_pages_note(empty_pages: list[int], unread: str) -> str:
+    return f"no text on page(s) {page_ranges(empty_pages)}: image-only or scanned{_because(unread)}"
+
+
+def _because(unread: str) -> str:
+    return f" ({unread})" if unread else ""

@@ -3,7 +3,7 @@
 Tesseract is a system program (Debian/Ubuntu: ``apt-get install tesseract-ocr``; ``make test`` installs it).
 Page segmentation mode 1 lets it detect each page's orientation, so scans turned 90/180/270 degrees read
 correctly. Rendering is capped in pixels, so a page declaring a gigantic image (a decompression bomb)
-renders at a bounded size instead of exhausting memory.
+renders at a bounded size instead of exhausting memory. Blank pages are not sent to Tesseract.
 """
 
 from __future__ import annotations
@@ -14,17 +14,23 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from ingest.loaders import clean_text
 from rag.types import Page
 
 MIN_TEXT_CHARS = 20  # a page whose text layer has fewer visible characters than this is read by OCR
 MAX_PIXELS = 25_000_000  # per rendered page: 8.5 x 11 in at 300 dpi is 8.4 million
+OFF = "off"
+UNTRIED = ("OCR is not enabled", "OCR is off", "OCR needs Tesseract")  # reasons meaning OCR never looked
 
 
 class OcrError(RuntimeError):
     """A page could not be rendered or read."""
+
+
+class OcrTimeLimit(OcrError):
+    """The file's time for OCR ran out."""
 
 
 class Ocr(Protocol):
@@ -37,7 +43,7 @@ class Ocr(Protocol):
         """Whether the engine can run on this machine."""
         ...
 
-    def read_image(self, png: bytes) -> str: ...
+    def read_image(self, png: bytes, timeout_s: float) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -54,39 +60,93 @@ class TesseractOcr:
     def available(self) -> bool:
         return shutil.which("tesseract") is not None
 
-    def read_image(self, png: bytes) -> str:
+    def missing_languages(self) -> list[str]:
+        """Requested languages Tesseract has no data for (an install hint names their packages)."""
+        listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30, check=False)
+        installed = set(listed.stdout.split())
+        return [language for language in self.languages.split("+") if language not in installed]
+
+    def read_image(self, png: bytes, timeout_s: float) -> str:
         command = ["tesseract", "stdin", "stdout", "-l", self.languages, "--psm", "1"]
         environment = os.environ | {"OMP_THREAD_LIMIT": "1"}  # ingest workers already use every core
         try:
-            done = subprocess.run(command, input=png, capture_output=True, timeout=self.page_timeout_s,
-                                  env=environment, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
+            done = subprocess.run(command, input=png, capture_output=True, env=environment, check=False,
+                                  timeout=max(1.0, min(self.page_timeout_s, timeout_s)))
+        except subprocess.TimeoutExpired:
+            raise OcrError("tesseract ran out of time") from None
+        except OSError as error:
             raise OcrError(f"tesseract: {error}") from None
         if done.returncode != 0:
             raise OcrError(f"tesseract: {done.stderr.decode(errors='replace').strip()[-200:]}")
         return done.stdout.decode(errors="replace")
 
 
-def render_page_png(pdf_bytes: bytes, number: int, dpi: int = 300, max_pixels: int = MAX_PIXELS) -> bytes:
-    """Page ``number`` (1-based) as a grayscale PNG at ``dpi``, scaled down to at most ``max_pixels``."""
-    try:
-        import pypdfium2
-    except ImportError as error:
-        raise OcrError("pypdfium2 is not installed: pip install pypdfium2") from error
-    try:
-        document = pypdfium2.PdfDocument(pdf_bytes)
+def ocr_setting(value: str) -> str:
+    """The languages to read scans in, or ``OFF``: "Off", "none", "0" and "" all switch OCR off.
+
+    >>> ocr_setting(" eng+fra "), ocr_setting("OFF"), ocr_setting("")
+    ('eng+fra', 'off', 'off')
+    """
+    cleaned = value.strip()
+    return OFF if cleaned.lower() in ("", "off", "none", "no", "0", "false") else cleaned
+
+
+def ocr_engine(setting: str) -> TesseractOcr | None:
+    """The engine for an ``--ocr`` setting, None when off; a language without Tesseract data is refused."""
+    languages = ocr_setting(setting)
+    if languages == OFF:
+        return None
+    engine = TesseractOcr(languages)
+    missing = engine.missing_languages() if engine.available() else []
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{language}" for language in missing)
+        raise ValueError(f"OCR language(s) {', '.join(missing)} not installed: apt-get install {packages}, "
+                         "or choose others with --ocr (or --ocr off)")
+    return engine
+
+
+def never_tried(reasons: tuple[str, ...]) -> bool:
+    """Whether a document's recorded error or warnings say some pages were left unread without OCR."""
+    return any(marker in reason for reason in reasons for marker in UNTRIED)
+
+
+class PageRenderer:
+    """Renders pages of one PDF (opened once) as grayscale PNGs; use as a context manager."""
+
+    def __init__(self, pdf_bytes: bytes, dpi: int = 300, max_pixels: int = MAX_PIXELS) -> None:
+        self.pdf_bytes, self.dpi, self.max_pixels = pdf_bytes, dpi, max_pixels
+        self._document: Any = None
+
+    def __enter__(self) -> PageRenderer:
         try:
-            page = document[number - 1]
+            import pypdfium2
+            import PIL  # noqa: F401  (pypdfium2's to_pil needs Pillow)
+        except ImportError as error:
+            raise OcrError(f"{error.name} is not installed: pip install pypdfium2 pillow") from None
+        try:
+            self._document = pypdfium2.PdfDocument(self.pdf_bytes)
+        except Exception as error:  # PDFium's own message: password, data format, ...
+            raise OcrError(f"PDFium cannot open the file: {error}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._document.close()
+
+    def png(self, number: int) -> bytes | None:
+        """Page ``number`` (1-based) as PNG, scaled down to ``max_pixels``; None for a blank page."""
+        try:
+            page = self._document[number - 1]
             width, height = page.get_size()
-            scale = min(dpi / 72, 0.995 * (max_pixels / max(width * height, 1.0)) ** 0.5)  # PDFium rounds up
+            scale = min(self.dpi / 72, 0.995 * (self.max_pixels / max(width * height, 1.0)) ** 0.5)  # PDFium rounds up
             image = page.render(scale=scale, grayscale=True).to_pil()
-        finally:
-            document.close()
-    except Exception as error:  # PDFium's errors on hostile files are reported per page
-        raise OcrError(f"could not render the page: {error}") from None
-    output = io.BytesIO()
-    image.save(output, format="PNG")
-    return output.getvalue()
+        except Exception as error:  # hostile page content is reported for this page
+            raise OcrError(f"could not render page {number}: {error}") from None
+        low, high = image.getextrema()
+        if low == high:
+            return None
+        output = io.BytesIO()
+        image.save(output, format="PNG")
+        return output.getvalue()
 
 
 def needs_ocr(page: Page) -> bool:
@@ -101,24 +161,35 @@ def _visible_chars(text: str) -> int:
 class OcrOutcome:
     pages: tuple[Page, ...]  # with the text OCR found on pages that had none
     read: tuple[int, ...]  # numbers of the pages OCR gave text
-    problems: tuple[str, ...]  # per-page failures, or where the time budget ran out
+    problem: str = ""  # why OCR stopped early (a failure, or the time limit); "" if it looked at every page
+
+    @property
+    def unread_reason(self) -> str:
+        """Why pages OCR was asked to read still have no text."""
+        return self.problem or "OCR found no text"
 
 
-def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, budget_s: float) -> OcrOutcome:
-    """Pages without a text layer read by OCR, within ``budget_s`` seconds for the whole file; OCR's text
-    replaces a page's few stray glyphs (a font without a Unicode map) when it has more to say."""
-    deadline, texts, problems = time.monotonic() + budget_s, {}, []
-    for page in (p for p in pages if needs_ocr(p)):
-        if time.monotonic() > deadline:
-            problems.append(f"OCR stopped before page {page.number}: the file's time limit (raise --file-timeout)")
-            break
-        try:
-            texts[page.number] = clean_text(ocr.read_image(render_page_png(pdf_bytes, page.number)))
-        except OcrError as error:
-            problems.append(f"page {page.number}: OCR failed ({error})")
+def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, deadline: float) -> OcrOutcome:
+    """Pages without a text layer read by OCR until ``deadline`` (time.monotonic()); the first failure
+    stops it (a missing language or an unreadable file would fail the same way on every page)."""
+    texts: dict[int, str] = {}
+    try:
+        with PageRenderer(pdf_bytes) as renderer:
+            for page in (p for p in pages if needs_ocr(p)):
+                if time.monotonic() >= deadline:
+                    raise OcrTimeLimit(f"OCR stopped before page {page.number}: the file's time limit (raise --file-timeout)")
+                png = renderer.png(page.number)
+                texts[page.number] = clean_text(ocr.read_image(png, deadline - time.monotonic())) if png else ""
+    except OcrTimeLimit as error:
+        return _outcome(pages, texts, str(error))
+    except OcrError as error:
+        return _outcome(pages, texts, f"OCR failed: {error}")
+    return _outcome(pages, texts, "")
+
+
+def _outcome(pages: tuple[Page, ...], texts: dict[int, str], problem: str) -> OcrOutcome:
     read = tuple(p.number for p in pages if _better(texts.get(p.number, ""), p.text))
-    updated = tuple(replace(p, text=texts[p.number]) if p.number in read else p for p in pages)
-    return OcrOutcome(updated, read, tuple(problems))
+    return OcrOutcome(tuple(replace(p, text=texts[p.number]) if p.number in read else p for p in pages), read, problem)
 
 
 def _better(ocr_text: str, layer_text: str) -> bool:
@@ -127,9 +198,7 @@ def _better(ocr_text: str, layer_text: str) -> bool:
 
 
 def unread_reason(ocr: Ocr | None) -> str:
-    """Why a page without a text layer still has no text, for the ingest report."""
+    """Why a page without a text layer has no text when OCR did not run."""
     if ocr is None:
         return "OCR is off"
-    if not ocr.available():
-        return "OCR needs Tesseract: apt-get install tesseract-ocr"
-    return "OCR found no text"
+    return "OCR needs Tesseract: apt-get install tesseract-ocr"

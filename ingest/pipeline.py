@@ -18,7 +18,7 @@ import numpy as np
 from ingest.chunking import ChunkSettings
 from ingest.jobs import FileTask, failed_task, file_digest, parse_and_chunk, waves
 from ingest.loaders import is_supported
-from ingest.ocr import TesseractOcr
+from ingest.ocr import Ocr, never_tried, ocr_engine
 from ingest.runners import LocalRunner, Runner
 from rag.collection import Collection, Manifest
 from rag.config import Settings
@@ -61,11 +61,12 @@ def ingest_paths(
     if missing:
         raise IngestUsageError(f"no such file or folder: {', '.join(missing)}")
     embedder = embedder or make_embedder(settings.embedder, settings.device, settings.embed_batch_size)
+    ocr = ocr_engine(settings.ocr)
     runner = runner or LocalRunner(settings.workers, settings.file_timeout_s, settings.worker_memory_mb)
     wanted = Manifest(embedder.name, embedder.dim, settings.chunk_tokens, settings.chunk_overlap)
     try:
         with Collection.open_for_write(settings.collection_dir(), wanted) as collection:
-            return _IngestRun(collection, embedder, runner, settings, options).run(roots)
+            return _IngestRun(collection, embedder, runner, settings, options, ocr).run(roots)
     finally:
         runner.close()
 
@@ -77,6 +78,7 @@ class _IngestRun:
     runner: Runner
     settings: Settings
     options: IngestOptions
+    ocr: Ocr | None
     outcomes: list[FileOutcome] = field(default_factory=list)
     timings: Counter = field(default_factory=Counter)
     chunks_removed: int = 0
@@ -101,11 +103,10 @@ class _IngestRun:
         started, tasks = time.perf_counter(), []
         chunking = ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap)
         count_tokens = self.embedder.token_counter()
-        ocr = None if self.settings.ocr == "off" else TesseractOcr(self.settings.ocr)
         for path in files:
             digest, size = file_digest(path), path.stat().st_size
             if not self._settled(str(path), digest, size):
-                tasks.append(FileTask(str(path), digest, size, chunking, count_tokens, ocr,
+                tasks.append(FileTask(str(path), digest, size, chunking, count_tokens, self.ocr,
                                       ocr_budget_s=0.8 * self.settings.file_timeout_s))
         self.timings["hash"] += time.perf_counter() - started
         return tasks
@@ -117,7 +118,7 @@ class _IngestRun:
             self.outcomes.append(FileOutcome(path, "failed", error=(
                 f"file is {size / 2**20:.0f} MB, over the {self.settings.max_file_mb:g} MB limit (--max-file-mb)")))
             return True
-        if known is None or known.content_hash != digest:
+        if known is None or known.content_hash != digest or self._ocr_reads_it_now(known):
             return False
         if known.status == "indexed":
             self.outcomes.append(FileOutcome(path, "unchanged", known.chunks, warnings=known.warnings))
@@ -126,6 +127,10 @@ class _IngestRun:
             self.outcomes.append(FileOutcome(path, "failed", error=f"{known.error} (unchanged; --retry-failed)"))
             return True
         return False
+
+    def _ocr_reads_it_now(self, known: DocumentRecord) -> bool:
+        """A scan ingested while OCR was off or not installed is parsed again once OCR can run."""
+        return self.ocr is not None and self.ocr.available() and never_tried((known.error or "", *known.warnings))
 
     def _parse(self, tasks: list[FileTask]) -> Iterable[ParsedFile]:
         with self._bar(len(tasks), "parse", "file") as bar:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,12 +13,13 @@ import pytest
 
 from ingest.chunking import ChunkSettings
 from ingest.jobs import FileTask, parse_and_chunk
-from ingest.ocr import MAX_PIXELS, TesseractOcr, render_page_png
+from ingest.ocr import MAX_PIXELS, OcrError, PageRenderer, TesseractOcr, ocr_engine, ocr_pages
 from ingest.pipeline import IngestOptions, ingest_paths
 from rag.config import Settings
 from rag.embedders import HashEmbedder, word_tokens
 from rag.pdfwrite import write_text_pdf
 from rag.retrieve import Retriever
+from rag.types import Page
 
 needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None and not os.environ.get("CI"),
                                      reason="needs Tesseract (apt-get install tesseract-ocr; make test installs it)")
@@ -28,6 +30,7 @@ SENTENCE = "The Valmara harbour master keeps 42 tugboats ready"
 class FakeOcr:
     text: str = "Scanned minutes of the harbour board meeting."
     installed: bool = True
+    failure: str = ""
 
     @property
     def name(self) -> str:
@@ -36,8 +39,10 @@ class FakeOcr:
     def available(self) -> bool:
         return self.installed
 
-    def read_image(self, png: bytes) -> str:
-        assert png.startswith(b"\x89PNG")
+    def read_image(self, png: bytes, timeout_s: float) -> str:
+        assert png.startswith(b"\x89PNG") and timeout_s > 0
+        if self.failure:
+            raise OcrError(self.failure)
         return self.text
 
 
@@ -80,20 +85,40 @@ def test_ocr_replaces_a_few_stray_glyphs_but_not_with_less(tmp_path: Path) -> No
     assert [c.text for c in _parse(form, FakeOcr(text="es pal es a")).chunks] == ["7+%-"]  # OCR noise loses
 
 
-def test_without_ocr_a_scan_is_reported_with_the_reason(tmp_path: Path) -> None:
+def test_unread_scans_are_reported_with_the_reason(tmp_path: Path) -> None:
     pdf = scanned_pdf(tmp_path / "scan.pdf", ["(an image)"])
     assert "(OCR is off)" in (_parse(pdf, None).error or "")
     assert "apt-get install tesseract-ocr" in (_parse(pdf, FakeOcr(installed=False)).error or "")
-    assert "OCR found no text" in (_parse(pdf, FakeOcr(text="  ")).error or "")
-    out_of_time = _parse(pdf, FakeOcr(), budget_s=-1.0)
-    assert out_of_time.failed and any("OCR stopped before page 1" in w for w in out_of_time.warnings)
+    assert "(OCR found no text)" in (_parse(pdf, FakeOcr(text="  ")).error or "")
+    assert "(OCR failed: no data for language xyz)" in (_parse(pdf, FakeOcr(failure="no data for language xyz")).error or "")
+    assert "(OCR stopped before page 1: the file's time limit" in (_parse(pdf, FakeOcr(), budget_s=-1.0).error or "")
+
+
+def test_one_failure_stops_ocr_and_is_said_once(tmp_path: Path) -> None:
+    pages = [Page("d", n, "") for n in (1, 2, 3)]
+    pdf = scanned_pdf(tmp_path / "scan.pdf", ["(an image)"])
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for _ in pages:
+        writer.append(PdfReader(pdf))
+    writer.write(pdf)
+    outcome = ocr_pages(tuple(pages), pdf.read_bytes(), FakeOcr(failure="bad language"), time.monotonic() + 60)
+    assert outcome.read == () and outcome.problem == "OCR failed: bad language"
+
+
+def test_blank_pages_are_not_sent_to_the_engine(tmp_path: Path) -> None:
+    blank = write_text_pdf(tmp_path / "blank.pdf", [""])
+    outcome = ocr_pages((Page("d", 1, ""),), blank.read_bytes(), FakeOcr(failure="must not be called"), time.monotonic() + 60)
+    assert outcome.problem == "" and outcome.unread_reason == "OCR found no text"
 
 
 def test_rendering_is_capped_in_pixels(tmp_path: Path) -> None:
     from PIL import Image
 
     pdf = scanned_pdf(tmp_path / "scan.pdf", ["x"])
-    image = Image.open(io.BytesIO(render_page_png(pdf.read_bytes(), 1, dpi=2400)))
+    with PageRenderer(pdf.read_bytes(), dpi=2400) as renderer:
+        image = Image.open(io.BytesIO(renderer.png(1) or b""))
     assert image.width * image.height <= MAX_PIXELS and image.mode == "L"
 
 
@@ -110,6 +135,28 @@ def test_tesseract_reads_a_scanned_page_into_the_collection(tmp_path: Path) -> N
     retriever = Retriever.open(settings, HashEmbedder())
     assert "tugboats" in retriever.search("How many tugboats does the harbour master keep?", k=1)[0].text
     retriever.close()
+
+
+@needs_tesseract
+def test_a_scan_ingested_without_ocr_is_read_once_ocr_is_on(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder / "harbour.pdf", [SENTENCE])
+    settings = Settings(data_dir=tmp_path / "data", ocr="off")
+    first = ingest_paths([folder], settings, embedder=HashEmbedder(), options=IngestOptions(progress=False))
+    assert first.files[0].status == "failed" and "(OCR is off)" in (first.files[0].error or "")
+    on = settings.with_overrides(ocr="eng")
+    second = ingest_paths([folder], on, embedder=HashEmbedder(), options=IngestOptions(progress=False))
+    assert second.files[0].status == "added" and second.files[0].chunks >= 1, second.files[0]
+    third = ingest_paths([folder], on, embedder=HashEmbedder(), options=IngestOptions(progress=False))
+    assert third.files[0].status == "unchanged"
+
+
+@needs_tesseract
+def test_a_language_without_tesseract_data_is_refused() -> None:
+    with pytest.raises(ValueError, match="apt-get install tesseract-ocr-xyz"):
+        ocr_engine("eng+xyz")
+    assert ocr_engine("Off") is None and ocr_engine("eng") == TesseractOcr("eng")
 
 
 @needs_tesseract
