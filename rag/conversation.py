@@ -34,7 +34,7 @@ def needs_context(question: str) -> bool:
 
 def standalone_question(question: str, history: Sequence[Turn], generator: Generator) -> str:
     """The question rewritten by the model to stand alone; unchanged without history or when it already
-    stands alone; if the model's rewrite is unusable, the latest question that stood alone is prepended
+    stands alone; if the model's rewrite is unusable, the latest good stand-alone search is prepended
     (so a run of failed rewrites does not pile every earlier question into the search)."""
     if not history or not needs_context(question):
         return question
@@ -49,9 +49,13 @@ def standalone_question(question: str, history: Sequence[Turn], generator: Gener
 
 
 def _anchor_question(history: Sequence[Turn]) -> str:
-    """The latest question the user typed that stood alone, else the first stand-alone search."""
-    typed = [turn.question for turn in history if not needs_context(turn.question)]
-    return typed[-1] if typed else history[0].answer.question
+    """The latest stand-alone search that was not itself a fallback (one typed so, or a good rewrite)."""
+    good = [turn.answer.question for turn in history if not _was_fallback(turn)]
+    return good[-1] if good else history[0].question
+
+
+def _was_fallback(turn: Turn) -> bool:
+    return turn.answer.question != turn.question and turn.answer.question.endswith(" " + turn.question)
 
 
 def conversation_markdown(turns: Sequence[Turn]) -> str:

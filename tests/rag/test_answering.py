@@ -145,3 +145,6 @@ def test_follow_ups_are_rewritten_and_failed_rewrites_do_not_pile_up() -> None:
     failing = FakeGenerator(reply=lambda messages: ABSTAIN_TEXT)
     second = _turn("And it?", f"{first.question} And it?")  # an earlier failed rewrite
     assert standalone_question("Who runs it?", [first, second], failing) == f"{first.question} Who runs it?"
+    rewritten = _turn("And its founder?", "Who founded the Brindlewood library?")  # a good rewrite is the anchor
+    assert standalone_question("How old was she?", [first, rewritten, second], failing) == \
+        "Who founded the Brindlewood library? How old was she?"
