@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from rag.config import Settings
 from rag.eval.report import Report, write_report
@@ -85,14 +88,31 @@ def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalRes
     started = time.perf_counter()
     total = len(done) + len(pending)
     try:
-        for number, item_id in enumerate(_progress(pending, options, len(done)), start=len(done) + 1):
-            run.append(suite.run_item(item_id))
-            if options.on_item:
-                options.on_item(number, total)
-    except KeyboardInterrupt:  # summarise what is done, then stop; the same command resumes
+        with _terminate_as_interrupt():
+            for number, item_id in enumerate(_progress(pending, options, len(done)), start=len(done) + 1):
+                run.append(suite.run_item(item_id))
+                if options.on_item:
+                    options.on_item(number, total)
+    except KeyboardInterrupt:  # Ctrl+C or kill: summarise what is done, then stop; the same command resumes
         finish(suite, run, time.perf_counter() - started)
         raise
     return finish(suite, run, time.perf_counter() - started)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a plain `kill`, a session ending) stops the run like Ctrl+C, so its summary is written.
+    Only the main thread can install handlers; elsewhere (a UI's worker thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,19 @@ def test_ctrl_c_leaves_a_summary_and_the_run_resumes(settings, tmp_path: Path) -
     assert partial["items"] == 1 and not partial["complete"]
     result = run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
     assert result.summary["complete"] and result.summary["items"] == 3
+
+
+def test_a_terminated_run_writes_its_summary_too(settings, tmp_path: Path) -> None:
+    suite = _suite(TOY)
+    original = suite.run_item
+
+    def terminated(item_id: str) -> dict:
+        if item_id == "2":
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` or the end of a session would
+        return original(item_id)
+
+    suite.run_item = terminated  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    assert RunDir(tmp_path / "run").summary()["items"] in (1, 2)  # item 2 may finish before the handler runs
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handler is removed again
