@@ -101,12 +101,16 @@ def calibrated_threshold(checker_name: str) -> float:
         return DEFAULT_THRESHOLD
 
 
+def threshold_for(checker: Checker, settings: CheckSettings) -> float:
+    """The support threshold a check uses: the one set, else the checker's calibrated one."""
+    return calibrated_threshold(checker.name) if settings.threshold is None else settings.threshold
+
+
 def check_answer(answer: Answer, checker: Checker, settings: CheckSettings = CheckSettings()) -> Answer:
     """Give every claim of the answer a verdict, evidence span and note; apply the policy."""
     if settings.policy == "off" or answer.abstained or not answer.passages:
         return answer
-    if settings.threshold is None:
-        settings = replace(settings, threshold=calibrated_threshold(checker.name))
+    settings = replace(settings, threshold=threshold_for(checker, settings))
     texts = [passage.text for passage in answer.passages]
     plans = [_candidates(s, texts) if is_claim(s.text) else [] for s in answer.sentences]
     pairs = [(s.text, texts[n - 1]) for s, plan in zip(answer.sentences, plans) for n in plan]

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rag.check import threshold_for
 from rag.citations import strip_citations
 from rag.eval.metrics import (exact_match, macro_f1, mean, percentile, precision_recall, reciprocal_rank,
                               recall_at_k, rouge_l, token_f1)
@@ -120,7 +121,12 @@ class QASuite:
                 "question_suffix": self.data.question_suffix, "collection": collection.name,
                 "embedder": collection.manifest.embedder, "chunking": [collection.manifest.chunk_tokens,
                                                                        collection.manifest.chunk_overlap],
-                "questions": questions_fingerprint(self.data.items)}
+                "questions": questions_fingerprint(self.data.items), "threshold": self._threshold()}
+
+    def _threshold(self) -> float | None:
+        """The support threshold verdicts use (None when nothing is checked): a recalibration is another run."""
+        checker = self.pipeline.checker
+        return None if checker is None or self.options.check.policy == "off" else threshold_for(checker, self.options.check)
 
     @cached_property
     def _items(self) -> dict[str, QAItem]:

@@ -109,6 +109,7 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     assert main([*base, "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["complete"] and summary["items"] == 2 and summary["metrics"]["recall@5"] == 1.0
+    assert isinstance(summary["config"]["threshold"], float)  # part of the run's identity
     assert main([*base, "--json"]) == 0  # everything recorded: nothing is asked again
     assert json.loads(capsys.readouterr().out)["seconds_this_session"] < 5
     assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == 2
