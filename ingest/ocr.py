@@ -22,7 +22,9 @@ from rag.types import Page
 MIN_TEXT_CHARS = 20  # a page whose text layer has fewer visible characters than this is read by OCR
 MAX_PIXELS = 25_000_000  # per rendered page: 8.5 x 11 in at 300 dpi is 8.4 million
 OFF = "off"
-UNTRIED = ("OCR is not enabled", "OCR is off", "OCR needs Tesseract")  # reasons meaning OCR never looked
+OCR_OFF = "OCR is off"
+NO_TESSERACT = "OCR needs Tesseract: apt-get install tesseract-ocr"
+UNTRIED = ("OCR is not enabled", OCR_OFF, NO_TESSERACT)  # reasons meaning OCR never looked (the first: before OCR)
 
 
 class OcrError(RuntimeError):
@@ -199,6 +201,4 @@ def _better(ocr_text: str, layer_text: str) -> bool:
 
 def unread_reason(ocr: Ocr | None) -> str:
     """Why a page without a text layer has no text when OCR did not run."""
-    if ocr is None:
-        return "OCR is off"
-    return "OCR needs Tesseract: apt-get install tesseract-ocr"
+    return OCR_OFF if ocr is None else NO_TESSERACT
