@@ -17,9 +17,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.check import guarded_support  # noqa: E402
 from rag.config import load_settings  # noqa: E402
-from rag.eval.factcheck import FACTCHECK_DATASETS, FactCheckItem, summarize_factcheck  # noqa: E402
+from rag.eval.factcheck import FACTCHECK_DATASETS, FactCheckItem, guarded_fields, summarize_factcheck  # noqa: E402
 from rag.eval.runs import RunDir  # noqa: E402
 
 SHOWN = ("claims", "threshold", "balanced_accuracy", "roc_auc", "oracle_balanced_accuracy", "oracle_threshold")
@@ -27,12 +26,7 @@ SHOWN = ("claims", "threshold", "balanced_accuracy", "roc_auc", "oracle_balanced
 
 def reguarded(records: list[dict[str, Any]], items: dict[str, FactCheckItem], threshold: float) -> list[dict[str, Any]]:
     """The records with "score" and "missing" recomputed by today's guard from "checker_support"."""
-    updated = []
-    for record in records:
-        item = items[record["id"]]
-        score, missing = guarded_support(item.claim, item.source, record["checker_support"], threshold)
-        updated.append({**record, "score": round(score, 5), "missing": missing})
-    return updated
+    return [record | guarded_fields(items[record["id"]], record["checker_support"], threshold) for record in records]
 
 
 def main() -> None:

@@ -97,11 +97,16 @@ def judge_item(checker: Checker, item: FactCheckItem, threshold: float) -> dict[
     """One results line: the checker's scores for the row; "score" is the guarded support the product uses."""
     started = time.perf_counter()
     support, contradict, _ = checker.judge([(item.judged_text, item.source)])[0]
-    guarded, missing = guarded_support(item.claim, item.source, support, threshold)
     return {"id": item.id, "claim_id": item.claim_id, "supported": item.supported,
             "checker_support": round(support, 5), "contradict": round(contradict, 5),
-            "score": round(guarded, 5), "missing": missing, "seconds": round(time.perf_counter() - started, 3),
+            **guarded_fields(item, support, threshold), "seconds": round(time.perf_counter() - started, 3),
             "claim": item.judged_text[:300]}
+
+
+def guarded_fields(item: FactCheckItem, support: float, threshold: float) -> dict[str, Any]:
+    """A row's "score" (the judge's support after the lexical guard, as the product uses it) and "missing"."""
+    guarded, missing = guarded_support(item.claim, item.source, support, threshold)
+    return {"score": round(guarded, 5), "missing": missing}
 
 
 def claim_scores(records: list[dict[str, Any]]) -> list[tuple[str, bool, float]]:
