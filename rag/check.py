@@ -4,24 +4,24 @@ Checkers score (claim, passage) pairs as probabilities (supports, contradicts, d
 - ``LLMJudge``: the loaded decoder answers a one-letter multiple choice; scored from next-token
   probabilities in one forward pass per claim, with each passage's prompt prefix computed once.
 - ``OverlapChecker``: word overlap; deterministic and free, for tests and as a fallback.
-A lexical guard then lowers the score of a claim whose numbers or names are missing from its evidence.
+The checker's support is then calibrated (rag/calibration.py: combined with word overlap, thresholded as
+fitted on BEGIN dev), and a lexical guard lowers the score of a claim whose numbers or names are missing
+from its evidence.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, Sequence
 
+from rag.calibration import Calibration, calibration_for
 from rag.citations import strip_citations
 from rag.claims import best_span, is_claim, missing_literals, word_overlap
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Evidence, Passage, Sentence, Verdict
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # written by bench/calibrate_checker.py
-DEFAULT_THRESHOLD = 0.5
 POLICIES = ("flag", "strict", "regenerate", "off")  # regenerate: the pipeline retries once
 CHOICES = ("A", "B", "C")  # supports, contradicts, does not say
 _CLAIM_MARK = "<<CLAIM>>"
@@ -93,29 +93,23 @@ class CheckSettings:
     contradiction_overlap: float = 0.5  # 'contradicts' needs this much shared wording, else 'unsupported'
 
 
-def calibrated_threshold(checker_name: str) -> float:
-    """The threshold stored for this checker by bench/calibrate_checker.py, else 0.5."""
-    try:
-        return float(json.loads(CALIBRATION_FILE.read_text())[checker_name]["threshold"])
-    except (OSError, ValueError, KeyError):
-        return DEFAULT_THRESHOLD
-
-
-def threshold_for(checker: Checker, settings: CheckSettings) -> float:
-    """The support threshold a check uses: the one set, else the checker's calibrated one."""
-    return calibrated_threshold(checker.name) if settings.threshold is None else settings.threshold
+def calibration_in_use(checker: Checker, settings: CheckSettings) -> Calibration:
+    """The checker's stored calibration, with the threshold of the settings when one is set."""
+    stored = calibration_for(checker.name)
+    return stored if settings.threshold is None else replace(stored, threshold=settings.threshold)
 
 
 def check_answer(answer: Answer, checker: Checker, settings: CheckSettings = CheckSettings()) -> Answer:
     """Give every claim of the answer a verdict, evidence span and note; apply the policy."""
     if settings.policy == "off" or answer.abstained or not answer.passages:
         return answer
-    settings = replace(settings, threshold=threshold_for(checker, settings))
+    calibration = calibration_in_use(checker, settings)
+    settings = replace(settings, threshold=calibration.threshold)
     texts = [passage.text for passage in answer.passages]
     plans = [_candidates(s, texts) if is_claim(s.text) else [] for s in answer.sentences]
     pairs = [(s.text, texts[n - 1]) for s, plan in zip(answer.sentences, plans) for n in plan]
     scores = iter(checker.judge(pairs))
-    sentences = tuple(_judged(s, plan, [next(scores) for _ in plan], answer.passages, settings) if plan
+    sentences = tuple(_judged(s, plan, [next(scores) for _ in plan], answer.passages, calibration, settings) if plan
                       else replace(s, verdict="skipped") for s, plan in zip(answer.sentences, plans))
     return _apply_policy(replace(answer, sentences=sentences), settings.policy)
 
@@ -128,13 +122,15 @@ def _candidates(sentence: Sentence, texts: list[str]) -> list[int]:
 
 
 def _judged(sentence: Sentence, plan: list[int], scores: list[tuple[float, float, float]],
-            passages: Sequence[Passage], settings: CheckSettings) -> Sentence:
-    best = max(range(len(plan)), key=lambda i: scores[i][0])
-    number, (support, contradict, _) = plan[best], scores[best]
+            passages: Sequence[Passage], calibration: Calibration, settings: CheckSettings) -> Sentence:
+    """The verdict from the passage with the best calibrated score, after the lexical guard."""
+    calibrated = [calibration.score(sentence.text, passages[n - 1].text, raw[0]) for n, raw in zip(plan, scores)]
+    best = max(range(len(plan)), key=calibrated.__getitem__)
+    number, (raw_support, contradict, _) = plan[best], scores[best]
     evidence_text = passages[number - 1].text
     guard_context = f"{evidence_text}\n{document_label(passages[number - 1].doc)}"  # names from the document's title count
-    support, missing = guarded_support(sentence.text, guard_context, support, settings.threshold)
-    verdict = _label(sentence.text, evidence_text, support, contradict, settings)
+    support, missing = guarded_support(sentence.text, guard_context, calibrated[best], settings.threshold)
+    verdict = _label(sentence.text, evidence_text, support, contradict > raw_support, settings)
     start, end = best_span(sentence.text, evidence_text)
     note = _note(sentence, number, verdict.label, missing)
     return replace(sentence, verdict=verdict.label, score=round(support, 4),
@@ -161,10 +157,11 @@ def guarded_support(claim: str, evidence: str, support: float, threshold: float)
     return (min(support, threshold * 0.9) if missing else support), missing
 
 
-def _label(claim: str, evidence: str, support: float, contradict: float, settings: CheckSettings) -> Verdict:
+def _label(claim: str, evidence: str, support: float, judged_contradicted: bool, settings: CheckSettings) -> Verdict:
+    """judged_contradicted: the checker found 'contradicts' likelier than 'supports'."""
     if support >= settings.threshold:
         return Verdict("supported", support)
-    if contradict > support and word_overlap(claim, evidence) >= settings.contradiction_overlap:
+    if judged_contradicted and word_overlap(claim, evidence) >= settings.contradiction_overlap:
         return Verdict("contradicted", support)
     return Verdict("unsupported", support)
 

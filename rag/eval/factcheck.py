@@ -1,7 +1,7 @@
 """The fact-checker scored on labelled (claim, source) datasets: WiCE, BEGIN and HaluEval.
 
-Every row is judged exactly as an answer sentence is (checker, then the lexical guard), at the checker's
-calibrated threshold (calibrated on BEGIN dev, never on these test sets). A claim with several rows (WiCE:
+Every row is judged exactly as an answer sentence is (checker, its calibration, then the lexical guard),
+with the checker's calibration (fitted on BEGIN dev, never on these test sets). A claim with several rows (WiCE:
 one per annotator's oracle chunk) scores the maximum over them, as WiCE's authors prescribe.
 """
 
@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
+from rag.calibration import Calibration
 from rag.check import Checker, guarded_support
 from rag.config import Settings
 from rag.eval.metrics import balanced_accuracy, best_threshold, percentile, roc_auc
@@ -93,19 +94,22 @@ def sample_claims(items: list[FactCheckItem], limit: int | None, seed: int) -> l
     return items
 
 
-def judge_item(checker: Checker, item: FactCheckItem, threshold: float) -> dict[str, Any]:
-    """One results line: the checker's scores for the row; "score" is the guarded support the product uses."""
+def judge_item(checker: Checker, item: FactCheckItem, calibration: Calibration) -> dict[str, Any]:
+    """One results line: the checker's raw scores for the row; "score" is the calibrated, guarded support
+    the product uses."""
     started = time.perf_counter()
     support, contradict, _ = checker.judge([(item.judged_text, item.source)])[0]
     return {"id": item.id, "claim_id": item.claim_id, "supported": item.supported,
             "checker_support": round(support, 5), "contradict": round(contradict, 5),
-            **guarded_fields(item, support, threshold), "seconds": round(time.perf_counter() - started, 3),
+            **scored_fields(item, support, calibration), "seconds": round(time.perf_counter() - started, 3),
             "claim": item.judged_text[:300]}
 
 
-def guarded_fields(item: FactCheckItem, support: float, threshold: float) -> dict[str, Any]:
-    """A row's "score" (the judge's support after the lexical guard, as the product uses it) and "missing"."""
-    guarded, missing = guarded_support(item.claim, item.source, support, threshold)
+def scored_fields(item: FactCheckItem, support: float, calibration: Calibration) -> dict[str, Any]:
+    """A row's "score" (the checker's raw support, calibrated, after the lexical guard: as the product
+    scores a sentence) and "missing"."""
+    calibrated = calibration.score(item.claim, item.source, support)
+    guarded, missing = guarded_support(item.claim, item.source, calibrated, calibration.threshold)
     return {"score": round(guarded, 5), "missing": missing}
 
 
@@ -142,19 +146,19 @@ class FactCheckSuite:
     dataset: str
     items: list[FactCheckItem]
     checker: Checker
-    threshold: float
+    calibration: Calibration
 
     def config(self) -> dict[str, Any]:
-        return {"mode": "fact-check", "checker": self.checker.name, "threshold": self.threshold}
+        return {"mode": "fact-check", "checker": self.checker.name, **self.calibration.record()}
 
     def item_ids(self) -> list[str]:
         return [item.id for item in self.items]
 
     def run_item(self, item_id: str) -> dict[str, Any]:
-        return judge_item(self.checker, self._by_id[item_id], self.threshold)
+        return judge_item(self.checker, self._by_id[item_id], self.calibration)
 
     def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return summarize_factcheck(records, self.threshold)
+        return summarize_factcheck(records, self.calibration.threshold)
 
     def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report:
         claims = claim_scores(records)
@@ -163,7 +167,7 @@ class FactCheckSuite:
                       {"supported": [s for _, label, s in claims if label],
                        "not supported": [s for _, label, s in claims if not label]}),
             Histogram("latency", "seconds per row", {"rows": [r["seconds"] for r in records]}))
-        rows = tuple({**r, "correct": (r["score"] >= self.threshold) == r["supported"]} for r in records)
+        rows = tuple({**r, "correct": (r["score"] >= self.calibration.threshold) == r["supported"]} for r in records)
         return Report(f"Fact-check evaluation: {self.dataset}", self.config(), metrics, histograms,
                       ("id", "supported", "score", "checker_support", "correct", "missing", "seconds", "claim"), rows)
 
@@ -173,10 +177,10 @@ class FactCheckSuite:
 
 
 def factcheck_suite(dataset: str, settings: Settings, limit: int | None, seed: int) -> FactCheckSuite:
-    """The checker the product would use (settings.checker, on settings.model) at its calibrated threshold."""
-    from rag.check import calibrated_threshold
+    """The checker the product would use (settings.checker, on settings.model) with its calibration."""
+    from rag.calibration import calibration_for
     from rag.pipeline import make_checker, shared_generator
 
     items = sample_claims(FACTCHECK_DATASETS[dataset](settings.eval_data), limit, seed)
     checker = make_checker(settings.checker, shared_generator(settings), settings.device)
-    return FactCheckSuite(dataset, items, checker, calibrated_threshold(checker.name))
+    return FactCheckSuite(dataset, items, checker, calibration_for(checker.name))

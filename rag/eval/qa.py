@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from rag.check import threshold_for
+from rag.check import calibration_in_use
 from rag.citations import strip_citations
 from rag.eval.metrics import (exact_match, macro_f1, mean, percentile, precision_recall, reciprocal_rank,
                               recall_at_k, rouge_l, token_f1)
@@ -121,12 +121,14 @@ class QASuite:
                 "question_suffix": self.data.question_suffix, "collection": collection.name,
                 "embedder": collection.manifest.embedder, "chunking": [collection.manifest.chunk_tokens,
                                                                        collection.manifest.chunk_overlap],
-                "questions": questions_fingerprint(self.data.items), "threshold": self._threshold()}
+                "questions": questions_fingerprint(self.data.items), **self._calibration()}
 
-    def _threshold(self) -> float | None:
-        """The support threshold verdicts use (None when nothing is checked): a recalibration is another run."""
+    def _calibration(self) -> dict[str, Any]:
+        """The threshold and weights verdicts use (None when nothing is checked): a recalibration is another run."""
         checker = self.pipeline.checker
-        return None if checker is None or self.options.check.policy == "off" else threshold_for(checker, self.options.check)
+        if checker is None or self.options.check.policy == "off":
+            return {"threshold": None, "weights": None}
+        return calibration_in_use(checker, self.options.check).record()
 
     @cached_property
     def _items(self) -> dict[str, QAItem]:
@@ -140,27 +142,37 @@ class QASuite:
 
     def run_item(self, item_id: str) -> dict[str, Any]:
         item = self._items[item_id]
-        answer = self.pipeline.answer(item.question + self.data.question_suffix, self.options)
-        return {"id": item.id, "question": item.question, "answerable": item.answerable, "label": item.label,
-                "gold_docs": list(item.gold_docs), "answer": answer.text,
-                "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score}
-                              for s in answer.sentences],
-                "passages": [{"doc": Path(p.doc).name, "page": p.page, "score": round(p.score, 4), "text": p.text}
-                             for p in answer.passages],
-                "cited_correct": cited_sentences_correct(answer), "timings_ms": answer.timings_ms,
-                "reference": item.reference, "answers": list(item.answers), **score_answer(item, answer, self.options.k)}
+        return answer_record(item, self.pipeline.answer(item.question + self.data.question_suffix, self.options),
+                             self.options.k)
 
     def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return summarize_qa(records, self.data.labels, self.options.k)
 
     def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report:
-        histograms = (
-            Histogram("scores", "per-question score (label correct / F1 / ROUGE-L / abstained when unanswerable)",
-                      {"answerable": [r["score"] for r in records if r["answerable"]],
-                       "unanswerable": [r["score"] for r in records if not r["answerable"]]}),
-            Histogram("latency", "seconds per question, by stage",
-                      {stage: [r["timings_ms"].get(stage, 0.0) / 1000 for r in records]
-                       for stage in ("generate", "check", "total")}))
-        rows = tuple({**r, "answer": r["answer"][:200]} for r in records)
-        columns = ("id", "question", "answer", "score", "abstained", "faithfulness", f"recall@{self.options.k}")
-        return Report(f"QA evaluation: {self.data.name}", self.config(), metrics, histograms, columns, rows)
+        return qa_report(f"QA evaluation: {self.data.name}", self.config(), records, metrics, self.options.k)
+
+
+def answer_record(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
+    """One results line: the answer, its sentences with verdicts, its passages, timings and scores."""
+    return {"id": item.id, "question": item.question, "answerable": item.answerable, "label": item.label,
+            "gold_docs": list(item.gold_docs), "answer": answer.text,
+            "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score}
+                          for s in answer.sentences],
+            "passages": [{"doc": Path(p.doc).name, "page": p.page, "score": round(p.score, 4), "text": p.text}
+                         for p in answer.passages],
+            "cited_correct": cited_sentences_correct(answer), "timings_ms": answer.timings_ms,
+            "reference": item.reference, "answers": list(item.answers), **score_answer(item, answer, k)}
+
+
+def qa_report(title: str, config: dict[str, Any], records: list[dict[str, Any]], metrics: dict[str, Any],
+              k: int) -> Report:
+    histograms = (
+        Histogram("scores", "per-question score (label correct / F1 / ROUGE-L / abstained when unanswerable)",
+                  {"answerable": [r["score"] for r in records if r["answerable"]],
+                   "unanswerable": [r["score"] for r in records if not r["answerable"]]}),
+        Histogram("latency", "seconds per question, by stage",
+                  {stage: [r["timings_ms"].get(stage, 0.0) / 1000 for r in records]
+                   for stage in ("generate", "check", "total")}))
+    rows = tuple({**r, "answer": r["answer"][:200]} for r in records)
+    columns = ("id", "question", "answer", "score", "abstained", "faithfulness", f"recall@{k}")
+    return Report(title, config, metrics, histograms, columns, rows)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.calibration import Calibration
 from rag.check import OverlapChecker
 from rag.cli import main
 from rag.eval.factcheck import (FACTCHECK_DATASETS, FactCheckItem, FactCheckSuite, claim_scores, judge_item,
@@ -59,13 +60,13 @@ def test_guard_checks_the_claim_not_its_context() -> None:
     source = "The Valmara port opened in 1874."
     asked = FactCheckItem("q", "q", "It opened in 1874.", source, True, context="Question: When did Ilse Brandvik's port open? Answer: ")
     wrong = FactCheckItem("w", "w", "It opened in 1875.", source, False, context="Question: When did it open? Answer: ")
-    assert judge_item(OverlapChecker(), asked, 0.5)["missing"] == []
-    assert judge_item(OverlapChecker(), wrong, 0.5)["missing"] == ["1875"]
-    assert judge_item(OverlapChecker(), asked, 0.5)["claim"].startswith("Question: When did Ilse")
+    assert judge_item(OverlapChecker(), asked, Calibration())["missing"] == []
+    assert judge_item(OverlapChecker(), wrong, Calibration())["missing"] == ["1875"]
+    assert judge_item(OverlapChecker(), asked, Calibration())["claim"].startswith("Question: When did Ilse")
 
 
 def _suite(items: list[FactCheckItem]) -> FactCheckSuite:
-    return FactCheckSuite("toy", items, OverlapChecker(), 0.5)
+    return FactCheckSuite("toy", items, OverlapChecker(), Calibration())
 
 
 TOY = [FactCheckItem("1", "1", "The port opened in 1874.", "The port opened in 1874 on the coast.", True),

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from ingest.pipeline import IngestOptions, ingest_paths
 from rag.config import Settings
+from rag.calibration import Calibration
 from rag.eval.factcheck import FactCheckItem, FactCheckSuite
 from rag.check import OverlapChecker
 from rag.eval.harness import EvalOptions, run_suite
@@ -115,7 +116,7 @@ def test_library_rejects_a_bad_collection_name(ui_env: Settings) -> None:
 def test_evaluation_lists_reports(ui_env: Settings) -> None:
     items = [FactCheckItem("1", "1", "The port opened in 1874.", "The port opened in 1874.", True),
              FactCheckItem("2", "2", "Bananas are blue.", "The port opened in 1874.", False)]
-    run_suite(FactCheckSuite("toy", items, OverlapChecker(), 0.5), ui_env,
+    run_suite(FactCheckSuite("toy", items, OverlapChecker(), Calibration()), ui_env,
               EvalOptions("toy", out=ui_env.data_dir / "eval" / "toy-run", progress=False))
     app = _app()
     app.switch_page("views/evaluation.py").run()
