@@ -5,25 +5,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from rag.config import Settings
 from rag.exits import EXIT_OK
 
+if TYPE_CHECKING:
+    from rag.eval.harness import EvalOptions, Suite
+
 
 def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", help="sec10q, pubmedqa, clapnq, halueval-qa, a .jsonl file of your own; "
-                        "wice, begin, halueval (fact-checker alone); or 'compare RUN_A RUN_B', 'export RUN'")
-    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export: run folders")
+                        "wice, begin, halueval (fact-checker alone); or 'compare RUN_A RUN_B', 'export RUN', "
+                        "'recheck RUN' (a QA run's answers checked again by today's checker)")
+    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export / recheck: run folders")
     parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
     parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
     parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
     parser.add_argument("--ragas", type=Path, help="with export: write RAGAS-style JSONL here (default RUN/ragas.jsonl)")
     parser.add_argument("--limit", type=_positive, help="evaluate N items (claims, questions) drawn with --seed")
     parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
-    parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<checker>-<N>-s<seed>); "
-                        "an interrupted run resumes when run again with the same folder")
+    parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<model>-<N>-s<seed>, "
+                        "RUN-rechecked for recheck); an interrupted run resumes when run again with the same folder")
     parser.add_argument("--model", help="generator model (default)")
     parser.add_argument("--checker", help="judge (default), overlap, or a local NLI model dir")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON, no progress bar")
@@ -37,21 +42,43 @@ def _positive(text: str) -> int:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dataset == "recheck":
+        return _run_recheck(args, settings)
     if args.dataset in ("compare", "export"):
         return _run_compare(args) if args.dataset == "compare" else _run_export(args)
-    from rag.eval.harness import EvalOptions, run_suite
+    from rag.eval.harness import EvalOptions
     from rag.eval.suites import make_suite
 
     if args.runs:
-        raise ValueError("only 'rag eval compare' and 'rag eval export' take run folders")
+        raise ValueError("only 'rag eval compare', 'export' and 'recheck' take run folders")
     options = EvalOptions(args.dataset, args.limit, args.seed, args.out, args.k, args.docs, args.collection,
                           progress=not args.json)
+    return _run_and_print(lambda: make_suite(settings, options), settings, options, args.json)
+
+
+def _run_recheck(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.eval.recheck import default_recheck_dir, recheck_suite
+    from rag.eval.runs import RunDir
+
+    if len(args.runs) != 1:
+        raise ValueError("usage: rag eval recheck RUN [--out DIR] [--checker CHECKER]")
+    source = RunDir(args.runs[0])
+    source.summary()  # a folder that is not a run is refused with its name
+    suite, options = recheck_suite(source, settings)
+    options = replace(options, out=args.out or default_recheck_dir(source), progress=not args.json)
+    return _run_and_print(lambda: suite, settings, options, args.json)
+
+
+def _run_and_print(make: Callable[[], Suite], settings: Settings, options: EvalOptions, as_json: bool) -> int:
+    """Run the suite make() builds into its folder; print the summary (JSON or a table)."""
+    from rag.eval.harness import run_suite
+
     try:
-        result = run_suite(make_suite(settings, options), settings, options)
+        result = run_suite(make(), settings, options)
     except KeyboardInterrupt:
         print("\ninterrupted: what finished is recorded; run the same command again to resume", file=sys.stderr)
         return 130
-    if args.json:
+    if as_json:
         print(json.dumps(result.summary))
     else:
         print(render_metrics(result.summary["metrics"]))

@@ -27,7 +27,7 @@ def qa_suite(settings: Settings, options: EvalOptions) -> Suite:
     from rag.eval.qa import QASuite
     from rag.pipeline import AskOptions, shared_pipeline
 
-    dataset = _qa_dataset(settings, options)
+    dataset = qa_dataset(settings, options.dataset, options.collection, options.documents)
     collection = options.collection or _index(dataset.documents, _collection_name(dataset, options), settings,
                                               options.progress)
     pipeline = shared_pipeline(settings.with_overrides(collection=collection))
@@ -43,18 +43,20 @@ def _collection_name(dataset, options: EvalOptions) -> str:  # noqa: ANN001 (QAD
     return f"eval-{re.sub(r'[^A-Za-z0-9._-]', '_', dataset.name)[:40]}-{folder}"
 
 
-def _qa_dataset(settings: Settings, options: EvalOptions):  # noqa: ANN202 (QADataset, imported lazily)
+def qa_dataset(settings: Settings, name: str, collection: str | None = None,  # noqa: ANN201 (QADataset, lazily)
+               documents: Path | None = None):
+    """A packaged QA dataset by name, or a JSONL file of your own (with its documents or a collection)."""
     from rag.eval.qa_data import QA_DATASETS, jsonl_dataset
 
-    if options.dataset in QA_DATASETS:
-        return QA_DATASETS[options.dataset](settings.eval_data, settings.data_dir / "eval-corpora")
-    path = Path(options.dataset)
+    if name in QA_DATASETS:
+        return QA_DATASETS[name](settings.eval_data, settings.data_dir / "eval-corpora")
+    path = Path(name)
     if path.suffix == ".jsonl" and path.is_file():
-        if options.documents is None and options.collection is None:
+        if documents is None and collection is None:
             raise ValueError("a JSONL dataset needs --docs FOLDER (to index) or --collection NAME (already indexed)")
-        return jsonl_dataset(path, options.documents or path.parent)
-    raise ValueError(f"unknown dataset {options.dataset!r}: use one of {', '.join(DATASETS)}, a .jsonl file, "
-                     "'compare RUN_A RUN_B' or 'export RUN'")
+        return jsonl_dataset(path, documents or path.parent)
+    raise ValueError(f"unknown dataset {name!r}: use one of {', '.join(DATASETS)}, a .jsonl file, "
+                     "'compare RUN_A RUN_B', 'recheck RUN' or 'export RUN'")
 
 
 def _index(documents: Path, collection: str, settings: Settings, progress: bool) -> str:

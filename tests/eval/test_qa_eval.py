@@ -119,3 +119,49 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     assert main(["eval", "compare", str(tmp_path / "run"), str(tmp_path / "run")]) == 0
     assert "0 items changed score" in capsys.readouterr().out
     assert "<svg" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_answer_from_record_keeps_the_model_abstention_only() -> None:
+    from rag.eval.recheck import answer_from_record
+
+    record = {"question": "q", "answer": "Paris is the capital [1].", "abstained": True,
+              "sentences": [{"text": "Paris is the capital [1].", "citations": [1], "verdict": "unsupported", "score": 0.1}],
+              "passages": [{"doc": "a.txt", "page": 1, "score": 0.5, "text": "Paris is the capital of France."}],
+              "timings_ms": {"check": 5.0, "total": 50.0}}
+    answer = answer_from_record(record, "fake")
+    assert not answer.abstained  # the check made it an abstention: rechecking decides again
+    assert answer.sentences[0].verdict == "unchecked" and answer.sentences[0].citations == (1,)
+    assert answer.passages[0].text == "Paris is the capital of France." and answer.passages[0].doc == "a.txt"
+    said = record | {"answer": "The documents do not contain the answer.", "sentences": [
+        {"text": "The documents do not contain the answer.", "citations": [], "verdict": "unchecked", "score": None}]}
+    assert answer_from_record(said, "fake").abstained  # the model abstained itself
+
+
+def test_cli_recheck_judges_the_same_answers_again(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                   sample_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag import calibration
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": "depth", "question": "How deep is the Valmara main channel?"}) + "\n")
+    data = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash"]
+    assert main([*data, "eval", str(questions), "--model", "fake", "--docs", str(sample_copy),
+                 "--out", str(tmp_path / "run"), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["metrics"]["faithfulness"] > 0
+    stricter = tmp_path / "calibration.json"
+    never = {"bias": -50.0, "support_log_odds": 0.0, "word_overlap": 0.0}  # a calibration nothing passes
+    stricter.write_text(json.dumps({"overlap": {"threshold": 0.5, "weights": never}}))
+    monkeypatch.setattr(calibration, "CALIBRATION_FILE", stricter)
+    assert main([*data, "eval", "recheck", str(tmp_path / "run"), "--model", "fake", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["config"]["weights"] == never and again["config"]["answers_from"] == str((tmp_path / "run").resolve())
+    assert again["metrics"]["faithfulness"] == 0.0 and again["items"] == 1
+    before, after = (json.loads((tmp_path / name / "results.jsonl").read_text()) for name in ("run", "run-rechecked"))
+    assert after["answer"] == before["answer"] and after["passages"] == before["passages"]
+    assert after["timings_ms"]["generate"] == before["timings_ms"]["generate"]
+    factcheck_like = tmp_path / "not-qa"
+    factcheck_like.mkdir()
+    (factcheck_like / "config.json").write_text(json.dumps({"mode": "fact-check"}))
+    (factcheck_like / "summary.json").write_text("{}")
+    assert main([*data, "eval", "recheck", str(factcheck_like)]) != 0
+    assert "not a question-answering run" in capsys.readouterr().err
