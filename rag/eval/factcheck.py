@@ -1,7 +1,7 @@
 """The fact-checker scored on labelled (claim, source) datasets: WiCE, BEGIN and HaluEval.
 
-Every row is judged exactly as an answer sentence is (checker, its calibration, then the lexical guard),
-with the checker's calibration (fitted on BEGIN dev, never on these test sets). A claim with several rows (WiCE:
+Every row is judged exactly as an answer sentence is: the checker, its calibration (fitted on BEGIN dev,
+never on these test sets), then the lexical guard. A claim with several rows (WiCE:
 one per annotator's oracle chunk) scores the maximum over them, as WiCE's authors prescribe.
 """
 
