@@ -133,4 +133,10 @@ def word_overlap(claim: str, passage: str) -> float:
 
 
 def _normal_number(number: str) -> str:
-    return number.replace(",", "").replace("$", "").replace("+", "").rstrip(".")
+    """Without separators, signs and leading zeros: "June 08" holds the 8 of "June 8".
+
+    >>> [_normal_number(n) for n in ("$1,200", "08", "0.5", "007%", "0")]
+    ['1200', '8', '0.5', '7%', '0']
+    """
+    plain = number.replace(",", "").replace("$", "").replace("+", "").rstrip(".")
+    return re.sub(r"^0+(?=\d)", "", plain)
