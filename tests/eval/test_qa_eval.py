@@ -159,6 +159,9 @@ def test_cli_recheck_judges_the_same_answers_again(capsys: pytest.CaptureFixture
     before, after = (json.loads((tmp_path / name / "results.jsonl").read_text()) for name in ("run", "run-rechecked"))
     assert after["answer"] == before["answer"] and after["passages"] == before["passages"]
     assert after["timings_ms"]["generate"] == before["timings_ms"]["generate"]
+    assert main([*data, "eval", "recheck", str(tmp_path / "run-rechecked"), "--model", "fake", "--json"]) == 0
+    twice = json.loads(capsys.readouterr().out)["config"]
+    assert twice["answers_prompts"] == first["config"]["prompts"] and twice["answers_from"].endswith("run-rechecked")
     factcheck_like = tmp_path / "not-qa"
     factcheck_like.mkdir()
     (factcheck_like / "config.json").write_text(json.dumps({"mode": "fact-check"}))
