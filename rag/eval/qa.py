@@ -132,10 +132,11 @@ class QASuite:
 
     @cached_property
     def _items(self) -> dict[str, QAItem]:
+        """The questions in the order they are asked: a seeded shuffle (all of them, or the first --limit), so
+        an interrupted full run is a random sample too (CLAP NQ's file lists all answerable questions first)."""
         items = self.data.items
-        if self.limit is not None and self.limit < len(items):
-            items = random.Random(self.seed).sample(items, self.limit)
-        return {item.id: item for item in items}
+        count = len(items) if self.limit is None else min(self.limit, len(items))
+        return {item.id: item for item in random.Random(self.seed).sample(items, count)}
 
     def item_ids(self) -> list[str]:
         return list(self._items)

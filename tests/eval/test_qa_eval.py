@@ -168,3 +168,19 @@ def test_cli_recheck_judges_the_same_answers_again(capsys: pytest.CaptureFixture
     (factcheck_like / "summary.json").write_text("{}")
     assert main([*data, "eval", "recheck", str(factcheck_like)]) != 0
     assert "not a question-answering run" in capsys.readouterr().err
+
+
+def test_questions_are_asked_in_a_seeded_random_order(tmp_path: Path) -> None:
+    import random
+
+    from rag.eval.qa import QASuite
+    from rag.eval.qa_data import QADataset
+
+    items = [QAItem(str(n), f"q{n}?", answerable=n < 20) for n in range(40)]  # answerable ones first, as CLAP NQ
+    data = QADataset("toy", items, tmp_path)
+    full = QASuite(data, pipeline=None, options=None).item_ids()  # type: ignore[arg-type]
+    assert sorted(full, key=int) == [i.id for i in items] and full != [i.id for i in items]
+    assert any(not data.items[int(i)].answerable for i in full[:10])  # a partial run already holds both kinds
+    assert QASuite(data, pipeline=None, options=None).item_ids() == full  # type: ignore[arg-type]
+    sample = QASuite(data, pipeline=None, options=None, limit=5, seed=3).item_ids()  # type: ignore[arg-type]
+    assert sample == [i.id for i in random.Random(3).sample(items, 5)]  # --limit draws the same sample as before
