@@ -74,10 +74,18 @@ def prompts_fingerprint() -> str:
     return hashlib.sha256((SYSTEM_PROMPT + "\0" + JUDGE_SYSTEM).encode()).hexdigest()[:12]
 
 
+def claims_fingerprint() -> str:
+    """Changes whenever rag/claims.py does (how answers split into claims, the lexical guard's rules): a run
+    is only resumed with the same code deciding its verdicts."""
+    import rag.claims
+
+    return hashlib.sha256(Path(rag.claims.__file__).read_bytes()).hexdigest()[:12]
+
+
 def run_config(suite: Suite, options: EvalOptions) -> dict[str, Any]:
-    """What identifies a run: the suite's settings, the sample and the prompts."""
+    """What identifies a run: the suite's settings, the sample, the prompts and the claim/guard code."""
     return suite.config() | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed,
-                             "prompts": prompts_fingerprint()}
+                             "prompts": prompts_fingerprint(), "claims": claims_fingerprint()}
 
 
 def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalResult:

@@ -116,6 +116,16 @@ def test_resuming_with_other_settings_is_refused(settings, tmp_path: Path) -> No
         run_suite(_suite(TOY), settings, EvalOptions("toy", seed=8, out=tmp_path / "run", progress=False))
 
 
+def test_a_change_to_the_guard_code_is_another_run(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.eval import harness
+
+    run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    assert len(RunDir(tmp_path / "run").config()["claims"]) == 12
+    monkeypatch.setattr(harness, "claims_fingerprint", lambda: "edited-guard")
+    with pytest.raises(RunMismatch, match="claims"):
+        run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+
+
 def test_cli_eval_and_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path, eval_data: Path) -> None:
     base = ["--data-dir", str(tmp_path), "--eval-data", str(eval_data), "eval"]
     assert main([*base, "halueval", "--checker", "overlap", "--limit", "12", "--json"]) == 0
