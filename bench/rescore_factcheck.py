@@ -23,7 +23,8 @@ from rag.config import load_settings  # noqa: E402
 from rag.eval.factcheck import FACTCHECK_DATASETS, FactCheckItem, scored_fields, summarize_factcheck  # noqa: E402
 from rag.eval.runs import RunDir  # noqa: E402
 
-SHOWN = ("claims", "threshold", "balanced_accuracy", "roc_auc", "oracle_balanced_accuracy", "oracle_threshold")
+SHOWN = ("claims", "threshold", "balanced_accuracy", "balanced_accuracy_ci95", "roc_auc", "oracle_balanced_accuracy",
+         "oracle_threshold")
 
 
 def rescored(records: list[dict[str, Any]], items: dict[str, FactCheckItem],

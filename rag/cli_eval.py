@@ -108,6 +108,10 @@ def _run_compare(args: argparse.Namespace) -> int:
     print(f"{'metric':<28} {'A':>10} {'B':>10} {'B - A':>10}")
     for change in comparison.metrics:
         print(f"{change.name:<28} {_figure(change.a):>10} {_figure(change.b):>10} {_figure(change.delta):>10}")
+    if comparison.score_change:
+        change = comparison.score_change
+        interval = "" if change.ci95 is None else f" (95% interval {change.ci95[0]:+.4g} to {change.ci95[1]:+.4g})"
+        print(f"\nper-question score, B - A: {change.mean:+.4g}{interval} over the {change.questions} questions in both")
     print(f"\n{len(comparison.items)} items changed score" + (":" if comparison.items else ""))
     for item in comparison.items[:50]:
         print(f"  {item.id:<30} {item.a:.4g} -> {item.b:.4g}")

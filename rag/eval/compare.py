@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rag.eval.metrics import mean, mean_interval
 from rag.eval.runs import RunDir
 
 
@@ -27,11 +28,21 @@ class ItemChange:
 
 
 @dataclass(frozen=True)
+class ScoreChange:
+    """The mean change B - A of the per-question score over the questions both runs answered."""
+
+    questions: int
+    mean: float
+    ci95: list[float] | None  # paired bootstrap over the questions
+
+
+@dataclass(frozen=True)
 class Comparison:
     metrics: tuple[MetricChange, ...]
     items: tuple[ItemChange, ...]  # items in both runs whose score differs
     only_a: tuple[str, ...]
     only_b: tuple[str, ...]
+    score_change: ScoreChange | None = None  # QA runs only: a fact-check row's score is a support score
 
 
 def compare_metrics(a: dict[str, Any], b: dict[str, Any]) -> list[MetricChange]:
@@ -57,12 +68,25 @@ def compare_items(a: list[dict[str, Any]], b: list[dict[str, Any]], tolerance: f
     return sorted(changes, key=lambda change: -abs(change.b - change.a))
 
 
+def score_change(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> ScoreChange | None:
+    """Mean per-item score change B - A over the items in both runs, with a paired 95% bootstrap interval.
+
+    >>> score_change([{"id": "q1", "score": 0.5}, {"id": "q2", "score": 0.0}], [{"id": "q1", "score": 1.0}])
+    ScoreChange(questions=1, mean=0.5, ci95=None)
+    """
+    scores_b = {record["id"]: record["score"] for record in b}
+    differences = [scores_b[r["id"]] - r["score"] for r in a if r["id"] in scores_b]
+    return ScoreChange(len(differences), mean(differences), mean_interval(differences)) if differences else None
+
+
 def compare_runs(run_a: RunDir, run_b: RunDir) -> Comparison:
     records_a, records_b = run_a.results(), run_b.results()
     ids_a, ids_b = {r["id"] for r in records_a}, {r["id"] for r in records_b}
+    both_qa = all(run.config().get("mode") == "qa" for run in (run_a, run_b))
     return Comparison(tuple(compare_metrics(run_a.summary()["metrics"], run_b.summary()["metrics"])),
                       tuple(compare_items(records_a, records_b)),
-                      tuple(sorted(ids_a - ids_b)), tuple(sorted(ids_b - ids_a)))
+                      tuple(sorted(ids_a - ids_b)), tuple(sorted(ids_b - ids_a)),
+                      score_change(records_a, records_b) if both_qa else None)
 
 
 def _number(value: Any) -> float | None:

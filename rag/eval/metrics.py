@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Sequence
+from typing import Callable, Sequence
 
 
 def unique_in_order(items: Sequence[str]) -> list[str]:
@@ -207,3 +207,42 @@ def mean(values: Sequence[float]) -> float | None:
     (0.5, None)
     """
     return round(sum(values) / len(values), 4) if values else None
+
+
+def bootstrap_interval(statistic: Callable[[Sequence[int]], float], size: int, resamples: int = 1000,
+                       seed: int = 0, level: float = 0.95) -> list[float] | None:
+    """Percentile bootstrap interval: ``statistic`` of ``resamples`` samples of item indices drawn with
+    replacement from range(size); a sample the statistic refuses (ValueError: e.g. one class only) is
+    skipped. None for fewer than 2 items. Items are resampled whole, so paired values stay paired.
+
+    >>> bootstrap_interval(lambda sample: 0.5, 10)
+    [0.5, 0.5]
+    """
+    if size < 2:
+        return None
+    import numpy as np
+
+    draws = np.random.default_rng(seed).integers(0, size, (resamples, size))
+    values = sorted(value for value in map(_or_none(statistic), draws.tolist()) if value is not None)
+    if not values:
+        return None
+    tail = (1 - level) / 2
+    return [round(values[int(tail * (len(values) - 1))], 4), round(values[int((1 - tail) * (len(values) - 1))], 4)]
+
+
+def mean_interval(values: Sequence[float], seed: int = 0) -> list[float] | None:
+    """95% bootstrap interval of the mean.
+
+    >>> mean_interval([1.0, 1.0, 1.0]), mean_interval([0.0])
+    ([1.0, 1.0], None)
+    """
+    return bootstrap_interval(lambda sample: sum(values[i] for i in sample) / len(sample), len(values), seed=seed)
+
+
+def _or_none(statistic: Callable[[Sequence[int]], float]) -> Callable[[Sequence[int]], float | None]:
+    def guarded(sample: Sequence[int]) -> float | None:
+        try:
+            return statistic(sample)
+        except ValueError:
+            return None
+    return guarded

@@ -13,8 +13,8 @@ from typing import Any
 
 from rag.check import calibration_in_use
 from rag.citations import strip_citations
-from rag.eval.metrics import (exact_match, macro_f1, mean, percentile, precision_recall, reciprocal_rank,
-                              recall_at_k, rouge_l, token_f1)
+from rag.eval.metrics import (exact_match, macro_f1, mean, mean_interval, percentile, precision_recall,
+                              reciprocal_rank, recall_at_k, rouge_l, token_f1)
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Histogram, Report
 from rag.pipeline import AskOptions, Pipeline
@@ -72,13 +72,15 @@ def _primary(item: QAItem, scores: dict[str, Any]) -> float:
 
 
 def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int) -> dict[str, Any]:
-    """Means of the per-item metrics, label accuracy and macro-F1, abstention precision/recall (positive =
-    should abstain), faithfulness, citation precision, and latency p50/p95 per stage (seconds)."""
+    """Means of the per-item metrics (each with a 95% bootstrap interval over the questions, "<name>_ci95"),
+    label accuracy and macro-F1, abstention precision/recall (positive = should abstain), faithfulness,
+    citation precision, and latency p50/p95 per stage (seconds)."""
     metrics: dict[str, Any] = {"questions": len(records)}
     for name in (f"recall@{k}", "rr", "em", "f1", "contains", "rouge_l", "label_correct", "faithfulness"):
         values = [r[name] for r in records if name in r and (name != "rouge_l" or r["answerable"])]
         if values:
-            metrics["mrr" if name == "rr" else name] = mean(values)
+            shown = "mrr" if name == "rr" else name
+            metrics |= {shown: mean(values), f"{shown}_ci95": mean_interval(values)}
     if labels and records:
         metrics["label_macro_f1"] = round(macro_f1([r["label"] for r in records],
                                                    [r.get("predicted_label") or "" for r in records], labels), 4)

@@ -36,6 +36,8 @@ def test_summary_on_hand_computed_scores() -> None:
     assert metrics["balanced_accuracy"] == 0.5 and metrics["claims"] == 4 and metrics["rows"] == 5
     assert metrics["roc_auc"] == 0.75  # positives {0.9, 0.3} vs negatives {0.6, 0.2}: 3 of 4 pairs
     assert metrics["seconds_per_claim_mean"] == 1.75 and metrics["seconds_per_row_p50"] == 1.0
+    low, high = metrics["balanced_accuracy_ci95"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0 and low < high
 
 
 def test_sampling_keeps_every_row_of_a_chosen_claim() -> None:

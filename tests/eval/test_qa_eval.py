@@ -73,6 +73,8 @@ def test_summary_by_hand() -> None:
     assert metrics["abstention_precision"] == 0.5 and metrics["abstention_recall"] == 0.5
     assert metrics["citation_precision"] == 0.5 and metrics["abstention_rate"] == 0.5
     assert metrics["total_s_p50"] == 1.0 and metrics["total_s_p95"] == pytest.approx(2.7)
+    low, high = metrics["label_correct_ci95"]
+    assert 0.0 <= low <= metrics["label_correct"] <= high <= 1.0
 
 
 def test_adapters_read_the_shared_data(eval_data: Path, tmp_path: Path) -> None:
@@ -117,7 +119,8 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     rows = [json.loads(line) for line in (tmp_path / "run" / "ragas.jsonl").read_text().splitlines()]
     assert set(rows[0]) >= {"user_input", "retrieved_contexts", "response"} and rows[0]["retrieved_contexts"]
     assert main(["eval", "compare", str(tmp_path / "run"), str(tmp_path / "run")]) == 0
-    assert "0 items changed score" in capsys.readouterr().out
+    compared = capsys.readouterr().out
+    assert "0 items changed score" in compared and "per-question score, B - A: +0 " in compared
     assert "<svg" in (tmp_path / "run" / "report.html").read_text()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from rag.eval.metrics import hit_at_k, recall_at_k, reciprocal_rank
+from rag.eval.metrics import balanced_accuracy, bootstrap_interval, hit_at_k, mean_interval, recall_at_k, reciprocal_rank
 
 DOCS = st.lists(st.sampled_from("abcdefgh"), max_size=12)
 
@@ -35,3 +35,20 @@ def test_balanced_accuracy_auc_and_threshold() -> None:
     threshold, accuracy = best_threshold(labels, scores)
     assert accuracy == pytest.approx(balanced_accuracy(labels, [s >= threshold for s in scores]))
     assert accuracy >= max(balanced_accuracy(labels, [s >= t for s in scores]) for t in (0.15, 0.4, 0.65, 0.8))
+
+
+@given(st.lists(st.floats(0, 1), min_size=2, max_size=40), st.integers(0, 5))
+def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_data(values: list[float], seed: int) -> None:
+    low, high = mean_interval(values, seed=seed)
+    assert min(values) - 5e-5 <= low <= high <= max(values) + 5e-5  # bounds are rounded to 4 places
+    assert mean_interval(values, seed=seed) == [low, high]  # seeded: the same interval every time
+    wider, narrower = mean_interval([0.0, 1.0] * 5), mean_interval([0.0, 1.0] * 200)
+    assert narrower[1] - narrower[0] < wider[1] - wider[0]
+    assert narrower[0] <= 0.5 <= narrower[1]
+
+
+def test_bootstrap_skips_samples_the_statistic_refuses() -> None:
+    labels = [True, False, False, False, False, False]
+    interval = bootstrap_interval(lambda s: balanced_accuracy([labels[i] for i in s], [labels[i] for i in s]), 6)
+    assert interval == [1.0, 1.0]  # samples without the one positive raise and are left out
+    assert bootstrap_interval(lambda s: float(len(s)), 1) is None  # one item: nothing to resample
