@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", help="sec10q, pubmedqa, clapnq, halueval-qa, a .jsonl file of your own; "
                         "wice, begin, halueval (fact-checker alone); or 'compare RUN_A RUN_B', 'export RUN', "
-                        "'recheck RUN' (a QA run's answers checked again by today's checker)")
-    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export / recheck: run folders")
+                        "'recheck RUN' (a QA run's answers checked again by today's checker), "
+                        "'report RUN' (its summary and reports rewritten by today's metrics code)")
+    parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export / recheck / report: run folders")
     parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
     parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
     parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
@@ -44,13 +45,15 @@ def _positive(text: str) -> int:
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.dataset == "recheck":
         return _run_recheck(args, settings)
+    if args.dataset == "report":
+        return _run_report(args, settings)
     if args.dataset in ("compare", "export"):
         return _run_compare(args) if args.dataset == "compare" else _run_export(args)
     from rag.eval.harness import EvalOptions
     from rag.eval.suites import make_suite
 
     if args.runs:
-        raise ValueError("only 'rag eval compare', 'export' and 'recheck' take run folders")
+        raise ValueError("only 'rag eval compare', 'export', 'recheck' and 'report' take run folders")
     options = EvalOptions(args.dataset, args.limit, args.seed, args.out, args.k, args.docs, args.collection,
                           progress=not args.json)
     return _run_and_print(lambda: make_suite(settings, options), settings, options, args.json)
@@ -67,6 +70,17 @@ def _run_recheck(args: argparse.Namespace, settings: Settings) -> int:
     suite, options = recheck_suite(source, settings)
     options = replace(options, out=args.out or default_recheck_dir(source), progress=not args.json)
     return _run_and_print(lambda: suite, settings, options, args.json)
+
+
+def _run_report(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.eval.refresh import refresh_run
+    from rag.eval.runs import RunDir
+
+    if len(args.runs) != 1:
+        raise ValueError("usage: rag eval report RUN")
+    summary = refresh_run(RunDir(args.runs[0]), settings)
+    print(json.dumps(summary) if args.json else render_metrics(summary["metrics"]))
+    return EXIT_OK
 
 
 def _run_and_print(make: Callable[[], Suite], settings: Settings, options: EvalOptions, as_json: bool) -> int:

@@ -165,19 +165,24 @@ class FactCheckSuite:
         return summarize_factcheck(records, self.calibration.threshold)
 
     def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report:
-        claims = claim_scores(records)
-        histograms = (
-            Histogram("support", "support score per claim (max over its rows)",
-                      {"supported": [s for _, label, s in claims if label],
-                       "not supported": [s for _, label, s in claims if not label]}),
-            Histogram("latency", "seconds per row", {"rows": [r["seconds"] for r in records]}))
-        rows = tuple({**r, "correct": (r["score"] >= self.calibration.threshold) == r["supported"]} for r in records)
-        return Report(f"Fact-check evaluation: {self.dataset}", self.config(), metrics, histograms,
-                      ("id", "supported", "score", "checker_support", "correct", "missing", "seconds", "claim"), rows)
+        return factcheck_report(self.dataset, self.config(), records, metrics, self.calibration.threshold)
 
     @cached_property
     def _by_id(self) -> dict[str, FactCheckItem]:
         return {item.id: item for item in self.items}
+
+
+def factcheck_report(dataset: str, config: dict[str, Any], records: list[dict[str, Any]], metrics: dict[str, Any],
+                     threshold: float) -> Report:
+    claims = claim_scores(records)
+    histograms = (
+        Histogram("support", "support score per claim (max over its rows)",
+                  {"supported": [s for _, label, s in claims if label],
+                   "not supported": [s for _, label, s in claims if not label]}),
+        Histogram("latency", "seconds per row", {"rows": [r["seconds"] for r in records]}))
+    rows = tuple({**r, "correct": (r["score"] >= threshold) == r["supported"]} for r in records)
+    return Report(f"Fact-check evaluation: {dataset}", config, metrics, histograms,
+                  ("id", "supported", "score", "checker_support", "correct", "missing", "seconds", "claim"), rows)
 
 
 def factcheck_suite(dataset: str, settings: Settings, limit: int | None, seed: int) -> FactCheckSuite:

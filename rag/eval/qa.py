@@ -84,7 +84,8 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
     if labels and records:
         metrics["label_macro_f1"] = round(macro_f1([r["label"] for r in records],
                                                    [r.get("predicted_label") or "" for r in records], labels), 4)
-    metrics["abstention_rate"] = mean([float(r["abstained"]) for r in records])
+    abstained = [float(r["abstained"]) for r in records]
+    metrics |= {"abstention_rate": mean(abstained), "abstention_rate_ci95": mean_interval(abstained)}
     if any(not r["answerable"] for r in records):
         precision, recall = precision_recall([not r["answerable"] for r in records], [r["abstained"] for r in records])
         metrics |= {"abstention_precision": round(precision, 4), "abstention_recall": round(recall, 4)}
@@ -152,7 +153,7 @@ class QASuite:
         return summarize_qa(records, self.data.labels, self.options.k)
 
     def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report:
-        return qa_report(f"QA evaluation: {self.data.name}", self.config(), records, metrics, self.options.k)
+        return qa_report(self.data.name, self.config(), records, metrics, self.options.k)
 
 
 def answer_record(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
@@ -167,8 +168,9 @@ def answer_record(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
             "reference": item.reference, "answers": list(item.answers), **score_answer(item, answer, k)}
 
 
-def qa_report(title: str, config: dict[str, Any], records: list[dict[str, Any]], metrics: dict[str, Any],
+def qa_report(dataset: str, config: dict[str, Any], records: list[dict[str, Any]], metrics: dict[str, Any],
               k: int) -> Report:
+    title = f"QA evaluation{' (answers rechecked)' if 'answers_from' in config else ''}: {dataset}"
     histograms = (
         Histogram("scores", "per-question score (label correct / F1 / ROUGE-L / abstained when unanswerable)",
                   {"answerable": [r["score"] for r in records if r["answerable"]],

@@ -84,8 +84,7 @@ class RecheckSuite:
         return summarize_qa(records, self.data.labels, self._source_config["k"])
 
     def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report:
-        return qa_report(f"QA evaluation (answers rechecked): {self.data.name}", self.config(), records, metrics,
-                         self._source_config["k"])
+        return qa_report(self.data.name, self.config(), records, metrics, self._source_config["k"])
 
     @cached_property
     def _items(self) -> dict[str, QAItem]:

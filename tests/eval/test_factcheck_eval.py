@@ -118,6 +118,17 @@ def test_resuming_with_other_settings_is_refused(settings, tmp_path: Path) -> No
         run_suite(_suite(TOY), settings, EvalOptions("toy", seed=8, out=tmp_path / "run", progress=False))
 
 
+def test_report_rewrites_a_fact_check_summary_from_its_results(settings, tmp_path: Path) -> None:
+    from rag.eval.refresh import refresh_run
+
+    run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    run = RunDir(tmp_path / "run")
+    before = run.summary()
+    run.write_summary(before | {"metrics": {}})
+    assert refresh_run(run, settings)["metrics"] == before["metrics"]
+    assert "Fact-check evaluation: toy" in (tmp_path / "run" / "report.md").read_text()
+
+
 def test_a_change_to_the_guard_code_is_another_run(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rag.eval import harness
 

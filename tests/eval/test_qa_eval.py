@@ -122,6 +122,12 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     compared = capsys.readouterr().out
     assert "0 items changed score" in compared and "per-question score, B - A: +0 " in compared
     assert "<svg" in (tmp_path / "run" / "report.html").read_text()
+    stored = json.loads((tmp_path / "run" / "summary.json").read_text())
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(stored | {"metrics": {"recall@5": 0.0}}))  # older code
+    assert main(["--data-dir", str(tmp_path / "data"), "eval", "report", str(tmp_path / "run"), "--json"]) == 0
+    refreshed = json.loads(capsys.readouterr().out)
+    assert refreshed["metrics"]["recall@5"] == 1.0 and refreshed["metrics"]["recall@5_ci95"] == [1.0, 1.0]
+    assert refreshed["wall_seconds"] == stored["wall_seconds"] and refreshed["config"] == stored["config"]
 
 
 def test_answer_from_record_keeps_the_model_abstention_only() -> None:

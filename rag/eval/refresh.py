@@ -1,0 +1,38 @@
+"""`rag eval report RUN`: a run's summary.json and reports rewritten from its results.jsonl with today's
+metrics code (a metric or an interval added since the run was made); nothing is asked or judged again, and
+the run's settings and wall time stay as they were."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.config import Settings
+from rag.eval.report import Report, write_report
+from rag.eval.runs import RunDir
+
+
+def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
+    """Summarise the run's results again, write summary.json and the reports; returns the new summary."""
+    config, records = run.config(), run.results()
+    metrics, report = (_qa(config, records, settings) if config.get("mode") == "qa"
+                       else _factcheck(config, records))
+    summary = run.summary() | {"metrics": metrics}
+    run.write_summary(summary)
+    write_report(run, report)
+    return summary
+
+
+def _qa(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings) -> tuple[dict[str, Any], Report]:
+    from rag.eval.qa import qa_report, summarize_qa
+    from rag.eval.suites import qa_dataset
+
+    data = qa_dataset(settings, config["dataset"], config["collection"])  # for its labels (PubMedQA's macro-F1)
+    metrics = summarize_qa(records, data.labels, config["k"])
+    return metrics, qa_report(data.name, config, records, metrics, config["k"])
+
+
+def _factcheck(config: dict[str, Any], records: list[dict[str, Any]]) -> tuple[dict[str, Any], Report]:
+    from rag.eval.factcheck import factcheck_report, summarize_factcheck
+
+    metrics = summarize_factcheck(records, config["threshold"])
+    return metrics, factcheck_report(config["dataset"], config, records, metrics, config["threshold"])
