@@ -4,7 +4,7 @@
         [--seed 7] [--scores FILE] [--raw]
 
 Rows labelled 'Generic' are dropped; 'Fully attributable' is the positive class. The checker judges a
-seeded sample (its raw scores can be kept in --scores FILE and are reused from there); then a logistic
+seeded sample (its raw scores can be kept in --scores FILE, by checker name, and are reused from there); then a logistic
 combination of the support's log-odds and the claim's word overlap with the source is fitted (--raw: no
 combination), and the threshold on the combined score that maximises balanced accuracy is chosen. Both
 go to rag/calibration.json under the checker's name, with the sample, its balanced accuracy and ROC AUC
@@ -53,20 +53,19 @@ def main() -> None:
     checker = make_checker(args.checker, generator, settings.device)
     supports, seconds = judged_supports(checker, sample, args.scores)
     calibration, record = fit(sample, supports, combine=not args.raw)
-    record |= {"dataset": "BEGIN dev (cmu, tc, wow), Generic dropped", "n": len(sample), "seed": args.seed,
-               "seconds_per_claim": round(seconds, 2)}
     stored = json.loads(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.is_file() else {}
+    measured = round(seconds, 2) if seconds is not None else stored.get(checker.name, {}).get("seconds_per_claim")
+    record |= {"dataset": "BEGIN dev (cmu, tc, wow), Generic dropped", "n": len(sample), "seed": args.seed,
+               "seconds_per_claim": measured}
     stored[checker.name] = record | calibration.record()
     CALIBRATION_FILE.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
     print(f"{checker.name}: {json.dumps(stored[checker.name])}")
 
 
-def judged_supports(checker: Checker, sample: list[FactCheckItem], scores_file: Path | None) -> tuple[list[float], float]:
-    """The checker's raw support per row (batches of 8), reusing rows already in scores_file; and the mean
-    seconds per newly judged row (0 when all were reused)."""
-    known = {}
-    if scores_file and scores_file.is_file():
-        known = {row["id"]: row["support"] for row in map(json.loads, scores_file.read_text().splitlines()) if row}
+def judged_supports(checker: Checker, sample: list[FactCheckItem], scores_file: Path | None) -> tuple[list[float], float | None]:
+    """The checker's raw support per row (batches of 8), reusing this checker's rows already in scores_file;
+    and the mean seconds per newly judged row (None when all were reused)."""
+    known = {row["id"]: row["support"] for row in _stored_rows(scores_file) if row.get("checker") == checker.name}
     pending = [item for item in sample if item.id not in known]
     started = time.perf_counter()
     with open(scores_file, "a") if scores_file else open(os.devnull, "w") as out:
@@ -74,9 +73,22 @@ def judged_supports(checker: Checker, sample: list[FactCheckItem], scores_file: 
             batch = pending[first:first + 8]
             for item, (support, contradict, _) in zip(batch, checker.judge([(i.judged_text, i.source) for i in batch])):
                 known[item.id] = support
-                out.write(json.dumps({"id": item.id, "support": support, "contradict": contradict}) + "\n")
+                out.write(json.dumps({"id": item.id, "checker": checker.name, "support": support,
+                                      "contradict": contradict}) + "\n")
             out.flush()
-    return [known[item.id] for item in sample], (time.perf_counter() - started) / max(len(pending), 1)
+    seconds = (time.perf_counter() - started) / len(pending) if pending else None
+    return [known[item.id] for item in sample], seconds
+
+
+def _stored_rows(scores_file: Path | None) -> list[dict]:
+    """The rows of a scores file; a line cut short by an interruption is skipped (and judged again)."""
+    rows = []
+    for line in scores_file.read_text().splitlines() if scores_file and scores_file.is_file() else []:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
 
 
 def fit(sample: list[FactCheckItem], supports: list[float], combine: bool) -> tuple[Calibration, dict[str, float]]:

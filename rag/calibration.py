@@ -87,11 +87,17 @@ def fit_logistic(features: Sequence[Sequence[float]], labels: Sequence[bool], l2
 
 
 def calibration_for(checker_name: str, path: Path | None = None) -> Calibration:
-    """The calibration stored for this checker (in CALIBRATION_FILE unless path), else the raw support at 0.5."""
+    """The calibration stored for this checker (in CALIBRATION_FILE unless path), else the raw support at 0.5.
+    A stored entry that cannot be read is an error, not a silent fallback."""
+    path = path or CALIBRATION_FILE
     try:
-        stored = json.loads((path or CALIBRATION_FILE).read_text())[checker_name]
+        stored = json.loads(path.read_text())[checker_name]
+    except (OSError, KeyError):
+        return Calibration()
+    try:
         weights = stored.get("weights")
         return Calibration(float(stored["threshold"]),
                            None if not weights else tuple(float(weights[k]) for k in ("bias", *FEATURES)))
-    except (OSError, ValueError, KeyError, TypeError):
-        return Calibration()
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{path}: the calibration of {checker_name} is unreadable ({error!r}); "
+                         "run bench/calibrate_checker.py again") from error

@@ -89,12 +89,13 @@ class LLMJudge:
 @dataclass(frozen=True)
 class CheckSettings:
     policy: str = "flag"
-    threshold: float | None = None  # support score at or above which a claim is supported; None = calibrated
+    threshold: float | None = None  # calibrated score at or above which a claim is supported; None = the stored one
     contradiction_overlap: float = 0.5  # 'contradicts' needs this much shared wording, else 'unsupported'
 
 
 def calibration_in_use(checker: Checker, settings: CheckSettings) -> Calibration:
-    """The checker's stored calibration, with the threshold of the settings when one is set."""
+    """The checker's stored calibration, with the threshold of the settings when one is set (it applies to
+    the calibrated score: the stored weights are kept)."""
     stored = calibration_for(checker.name)
     return stored if settings.threshold is None else replace(stored, threshold=settings.threshold)
 

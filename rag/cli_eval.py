@@ -67,7 +67,9 @@ def _run_recheck(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("usage: rag eval recheck RUN [--out DIR] [--checker CHECKER]")
     source = RunDir(args.runs[0])
     source.summary()  # a folder that is not a run is refused with its name
-    suite, options = recheck_suite(source, settings)
+    if args.limit or args.k != 5 or args.docs or args.collection:
+        raise ValueError("rag eval recheck takes the sample, k and collection of the run it rechecks")
+    suite, options = recheck_suite(source, settings, other_checker=bool(args.checker or args.model))
     options = replace(options, out=args.out or default_recheck_dir(source), progress=not args.json)
     return _run_and_print(lambda: suite, settings, options, args.json)
 

@@ -62,9 +62,8 @@ def compare_items(a: list[dict[str, Any]], b: list[dict[str, Any]], tolerance: f
     ...                                    [{"id": "q1", "score": 0.0}, {"id": "q2", "score": 0.5}])]
     [('q1', 0.0)]
     """
-    scores_b = {record["id"]: record["score"] for record in b}
-    changes = [ItemChange(r["id"], r["score"], scores_b[r["id"]]) for r in a
-               if r["id"] in scores_b and abs(r["score"] - scores_b[r["id"]]) > tolerance]
+    changes = [ItemChange(item_id, score_a, score_b) for item_id, score_a, score_b in _paired_scores(a, b)
+               if abs(score_a - score_b) > tolerance]
     return sorted(changes, key=lambda change: -abs(change.b - change.a))
 
 
@@ -74,8 +73,7 @@ def score_change(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> ScoreChang
     >>> score_change([{"id": "q1", "score": 0.5}, {"id": "q2", "score": 0.0}], [{"id": "q1", "score": 1.0}])
     ScoreChange(questions=1, mean=0.5, ci95=None)
     """
-    scores_b = {record["id"]: record["score"] for record in b}
-    differences = [scores_b[r["id"]] - r["score"] for r in a if r["id"] in scores_b]
+    differences = [score_b - score_a for _, score_a, score_b in _paired_scores(a, b)]
     return ScoreChange(len(differences), mean(differences), mean_interval(differences)) if differences else None
 
 
@@ -87,6 +85,12 @@ def compare_runs(run_a: RunDir, run_b: RunDir) -> Comparison:
                       tuple(compare_items(records_a, records_b)),
                       tuple(sorted(ids_a - ids_b)), tuple(sorted(ids_b - ids_a)),
                       score_change(records_a, records_b) if both_qa else None)
+
+
+def _paired_scores(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+    """(id, score in A, score in B) for the items in both runs, in A's order."""
+    scores_b = {record["id"]: record["score"] for record in b}
+    return [(r["id"], r["score"], scores_b[r["id"]]) for r in a if r["id"] in scores_b]
 
 
 def _number(value: Any) -> float | None:

@@ -74,18 +74,25 @@ def prompts_fingerprint() -> str:
     return hashlib.sha256((SYSTEM_PROMPT + "\0" + JUDGE_SYSTEM).encode()).hexdigest()[:12]
 
 
-def claims_fingerprint() -> str:
-    """Changes whenever rag/claims.py does (how answers split into claims, the lexical guard's rules): a run
-    is only resumed with the same code deciding its verdicts."""
-    import rag.claims
+CHECKING_CODE = ("citations", "claims", "check", "calibration")  # rag modules that split and judge answers
 
-    return hashlib.sha256(Path(rag.claims.__file__).read_bytes()).hexdigest()[:12]
+
+def checking_fingerprint() -> str:
+    """Changes whenever the code that splits answers into sentences and claims and checks them does
+    (rag/citations.py, claims.py, check.py, calibration.py; the calibration's values are in the config): a
+    run is only resumed with the same code deciding its verdicts; `rag eval recheck` re-judges old answers."""
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in CHECKING_CODE:
+        digest.update(Path(importlib.import_module(f"rag.{name}").__file__).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def run_config(suite: Suite, options: EvalOptions) -> dict[str, Any]:
-    """What identifies a run: the suite's settings, the sample, the prompts and the claim/guard code."""
+    """What identifies a run: the suite's settings, the sample, the prompts and the checking code."""
     return suite.config() | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed,
-                             "prompts": prompts_fingerprint(), "claims": claims_fingerprint()}
+                             "prompts": prompts_fingerprint(), "checking": checking_fingerprint()}
 
 
 def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalResult:
@@ -129,7 +136,8 @@ def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:
     metrics = suite.summarize(records)
     earlier = run.summary().get("wall_seconds", 0.0) if run.summary_file.is_file() else 0.0
     summary = {"dataset": suite.dataset, "config": run.config(), "items": len(records),
-               "complete": len(records) >= len(suite.item_ids()), "seconds_this_session": round(seconds, 1),
+               "complete": len(records) >= len(suite.item_ids()) and run.config().get("answers_complete", True),
+               "seconds_this_session": round(seconds, 1),
                "wall_seconds": round(earlier + seconds, 1), "metrics": metrics}
     run.write_summary(summary)
     files = write_report(run, suite.report(records, metrics))

@@ -223,11 +223,9 @@ def bootstrap_interval(statistic: Callable[[Sequence[int]], float], size: int, r
     import numpy as np
 
     draws = np.random.default_rng(seed).integers(0, size, (resamples, size))
-    values = sorted(value for value in map(_or_none(statistic), draws.tolist()) if value is not None)
-    if not values:
-        return None
-    tail = (1 - level) / 2
-    return [round(values[int(tail * (len(values) - 1))], 4), round(values[int((1 - tail) * (len(values) - 1))], 4)]
+    values = [value for value in map(_or_none(statistic), draws.tolist()) if value is not None]
+    tail = 100 * (1 - level) / 2
+    return [percentile(values, tail), percentile(values, 100 - tail)] if values else None
 
 
 def mean_interval(values: Sequence[float], seed: int = 0) -> list[float] | None:

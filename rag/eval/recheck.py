@@ -57,6 +57,11 @@ class RecheckSuite:
         return self.source.config()
 
     @cached_property
+    def _source_complete(self) -> bool:
+        """Whether the source run had answered all its questions (else the recheck covers what it had)."""
+        return bool(self.source.summary().get("complete"))
+
+    @cached_property
     def _records(self) -> dict[str, dict[str, Any]]:
         return {record["id"]: record for record in self.source.results()}
 
@@ -64,7 +69,7 @@ class RecheckSuite:
         source = self._source_config
         return {**source, "checker": self.checker.name, "check_policy": self.check.policy,
                 **calibration_in_use(self.checker, self.check).record(),
-                "answers_from": str(self.source.root.resolve()),
+                "answers_from": str(self.source.root.resolve()), "answers_complete": self._source_complete,
                 "answers_prompts": source.get("answers_prompts", source["prompts"])}  # a recheck's source keeps its own
 
     def item_ids(self) -> list[str]:
@@ -76,8 +81,9 @@ class RecheckSuite:
         started = time.perf_counter()
         checked = check_answer(answer, self.checker, self.check)
         check_ms = (time.perf_counter() - started) * 1000
-        timings = answer.timings_ms | {"check": round(check_ms, 1),
-                                       "total": answer.timings_ms.get("total", 0.0) - answer.timings_ms.get("check", 0.0) + check_ms}
+        before = answer.timings_ms
+        timings = before | {"check": round(check_ms, 1),
+                            "total": round(before.get("total", 0.0) - before.get("check", 0.0) + check_ms, 1)}
         return answer_record(self._items[item_id], replace(checked, timings_ms=timings), self._source_config["k"])
 
     def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,8 +97,9 @@ class RecheckSuite:
         return {item.id: item for item in self.data.items}
 
 
-def recheck_suite(source: RunDir, settings: Settings) -> tuple[RecheckSuite, EvalOptions]:
-    """The suite over a QA run's answers, with the options (dataset, sample) the run was made with."""
+def recheck_suite(source: RunDir, settings: Settings, other_checker: bool = False) -> tuple[RecheckSuite, EvalOptions]:
+    """The suite over a QA run's answers, with the options (dataset, sample) the run was made with. The checker
+    is settings' (its calibration today's); unless other_checker, it must be the one the run was checked by."""
     from rag.eval.suites import qa_dataset
     from rag.pipeline import make_checker, shared_generator
 
@@ -106,6 +113,9 @@ def recheck_suite(source: RunDir, settings: Settings) -> tuple[RecheckSuite, Eva
     if questions_fingerprint(data.items) != config["questions"]:
         raise ValueError(f"the questions of {config['dataset']} changed since {source.root} was made")
     checker = make_checker(settings.checker, shared_generator(settings), settings.device)
+    if checker.name != config["checker"] and not other_checker:
+        raise ValueError(f"{source.root} was checked by {config['checker']}, and the checker now is {checker.name}: "
+                         "pass --model / --checker to recheck it with another checker, or the ones it was made with")
     options = EvalOptions(config["dataset"], config["limit"], config["seed"])
     return RecheckSuite(source, data, checker), options
 

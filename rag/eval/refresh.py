@@ -1,6 +1,6 @@
 """`rag eval report RUN`: a run's summary.json and reports rewritten from its results.jsonl with today's
-metrics code (a metric or an interval added since the run was made); nothing is asked or judged again, and
-the run's settings and wall time stay as they were."""
+summary code (e.g. intervals added since the run was made); the per-question scores stay as recorded,
+nothing is asked or judged again, and the run's settings and wall time stay as they were."""
 
 from __future__ import annotations
 

@@ -133,9 +133,9 @@ def test_a_change_to_the_guard_code_is_another_run(settings, tmp_path: Path, mon
     from rag.eval import harness
 
     run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
-    assert len(RunDir(tmp_path / "run").config()["claims"]) == 12
-    monkeypatch.setattr(harness, "claims_fingerprint", lambda: "edited-guard")
-    with pytest.raises(RunMismatch, match="claims"):
+    assert len(RunDir(tmp_path / "run").config()["checking"]) == 12
+    monkeypatch.setattr(harness, "checking_fingerprint", lambda: "edited-guard")
+    with pytest.raises(RunMismatch, match="checking"):
         run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
 
 

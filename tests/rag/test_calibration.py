@@ -35,6 +35,9 @@ def test_record_round_trips_through_the_file(tmp_path: Path) -> None:
     assert calibration_for("judge-x", tmp_path / "missing.json") == Calibration()
     path.write_text(json.dumps({"judge-x": {"threshold": 0.7}}))  # older files: a threshold, no weights
     assert calibration_for("judge-x", path) == Calibration(0.7, None)
+    path.write_text(json.dumps({"judge-x": {"threshold": 0.7, "weights": {"bias": 1.0}}}))  # a feature missing
+    with pytest.raises(ValueError, match="judge-x"):
+        calibration_for("judge-x", path)
 
 
 def test_raw_support_is_the_score_without_weights() -> None:
