@@ -33,6 +33,7 @@ from rag.claims import word_overlap  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.eval.factcheck import BEGIN_DEV, FactCheckItem, begin_items  # noqa: E402
 from rag.eval.metrics import balanced_accuracy, best_threshold, roc_auc  # noqa: E402
+from rag.eval.runs import complete_lines  # noqa: E402
 from rag.generate import make_generator  # noqa: E402
 from rag.pipeline import make_checker  # noqa: E402
 
@@ -65,7 +66,8 @@ def main() -> None:
 def judged_supports(checker: Checker, sample: list[FactCheckItem], scores_file: Path | None) -> tuple[list[float], float | None]:
     """The checker's raw support per row (batches of 8), reusing this checker's rows already in scores_file;
     and the mean seconds per newly judged row (None when all were reused)."""
-    known = {row["id"]: row["support"] for row in _stored_rows(scores_file) if row.get("checker") == checker.name}
+    stored = scores_file.read_text().splitlines() if scores_file and scores_file.is_file() else []
+    known = {row["id"]: row["support"] for row in complete_lines(stored) if row.get("checker") == checker.name}
     pending = [item for item in sample if item.id not in known]
     started = time.perf_counter()
     with open(scores_file, "a") if scores_file else open(os.devnull, "w") as out:
@@ -78,17 +80,6 @@ def judged_supports(checker: Checker, sample: list[FactCheckItem], scores_file: 
             out.flush()
     seconds = (time.perf_counter() - started) / len(pending) if pending else None
     return [known[item.id] for item in sample], seconds
-
-
-def _stored_rows(scores_file: Path | None) -> list[dict]:
-    """The rows of a scores file; a line cut short by an interruption is skipped (and judged again)."""
-    rows = []
-    for line in scores_file.read_text().splitlines() if scores_file and scores_file.is_file() else []:
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
-    return rows
 
 
 def fit(sample: list[FactCheckItem], supports: list[float], combine: bool) -> tuple[Calibration, dict[str, float]]:

@@ -57,7 +57,7 @@ class RunDir:
         if not self.results_file.is_file():
             return []
         lines = self.results_file.read_text(encoding="utf-8").split("\n")
-        return list({record.get("id"): record for record in _complete_lines(lines)}.values())
+        return list({record.get("id"): record for record in complete_lines(lines)}.values())
 
     def append(self, record: dict[str, Any]) -> None:
         """Record one finished item durably before the next starts."""
@@ -87,7 +87,8 @@ class RunDir:
                 self.results_file.write_bytes(raw[:raw.rfind(b"\n") + 1])
 
 
-def _complete_lines(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
+def complete_lines(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
+    """The JSON objects of JSON Lines text; a line cut short by an interruption (or blank) is skipped."""
     for line in lines:
         try:
             yield json.loads(line)
