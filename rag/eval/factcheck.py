@@ -19,6 +19,7 @@ from rag.calibration import Calibration
 from rag.check import Checker, guarded_support
 from rag.config import Settings
 from rag.eval.metrics import balanced_accuracy, best_threshold, bootstrap_interval, percentile, roc_auc
+from rag.eval.harness import answers_all
 from rag.eval.qa_data import json_lines
 from rag.eval.report import Histogram, Report
 
@@ -160,6 +161,9 @@ class FactCheckSuite:
 
     def run_item(self, item_id: str) -> dict[str, Any]:
         return judge_item(self.checker, self._by_id[item_id], self.calibration)
+
+    def complete(self, records: list[dict[str, Any]]) -> bool:
+        return answers_all(self, records)
 
     def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return summarize_factcheck(records, self.calibration.threshold)

@@ -34,6 +34,10 @@ class Suite(Protocol):
         """The results line of one item; must contain "id"."""
         ...
 
+    def complete(self, records: list[dict[str, Any]]) -> bool:
+        """Whether ``records`` answer everything the run was made for (`answers_all` for most suites)."""
+        ...
+
     def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]: ...
 
     def report(self, records: list[dict[str, Any]], metrics: dict[str, Any]) -> Report: ...
@@ -136,12 +140,17 @@ def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:
     metrics = suite.summarize(records)
     earlier = run.summary().get("wall_seconds", 0.0) if run.summary_file.is_file() else 0.0
     summary = {"dataset": suite.dataset, "config": run.config(), "items": len(records),
-               "complete": len(records) >= len(suite.item_ids()) and run.config().get("answers_complete", True),
+               "complete": suite.complete(records),
                "seconds_this_session": round(seconds, 1),
                "wall_seconds": round(earlier + seconds, 1), "metrics": metrics}
     run.write_summary(summary)
     files = write_report(run, suite.report(records, metrics))
     return EvalResult(run, summary, (str(run.results_file), str(run.summary_file), *files))
+
+
+def answers_all(suite: Suite, records: list[dict[str, Any]]) -> bool:
+    """Whether there is a results line for every item of the suite."""
+    return {record["id"] for record in records} >= set(suite.item_ids())
 
 
 def list_runs(settings: Settings) -> list[RunDir]:

@@ -15,6 +15,7 @@ from rag.check import calibration_in_use
 from rag.citations import strip_citations
 from rag.eval.metrics import (exact_match, macro_f1, mean, mean_interval, percentile, precision_recall,
                               reciprocal_rank, recall_at_k, rouge_l, token_f1)
+from rag.eval.harness import answers_all
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Histogram, Report
 from rag.pipeline import AskOptions, Pipeline
@@ -148,6 +149,9 @@ class QASuite:
         item = self._items[item_id]
         return answer_record(item, self.pipeline.answer(item.question + self.data.question_suffix, self.options),
                              self.options.k)
+
+    def complete(self, records: list[dict[str, Any]]) -> bool:
+        return answers_all(self, records)
 
     def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return summarize_qa(records, self.data.labels, self.options.k)

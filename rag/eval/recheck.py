@@ -18,7 +18,7 @@ from typing import Any
 
 from rag.check import Checker, CheckSettings, calibration_in_use, check_answer
 from rag.config import Settings
-from rag.eval.harness import EvalOptions
+from rag.eval.harness import EvalOptions, answers_all
 from rag.eval.qa import answer_record, qa_report, questions_fingerprint, summarize_qa
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Report
@@ -57,11 +57,6 @@ class RecheckSuite:
         return self.source.config()
 
     @cached_property
-    def _source_complete(self) -> bool:
-        """Whether the source run had answered all its questions (else the recheck covers what it had)."""
-        return bool(self.source.summary().get("complete"))
-
-    @cached_property
     def _records(self) -> dict[str, dict[str, Any]]:
         return {record["id"]: record for record in self.source.results()}
 
@@ -69,7 +64,7 @@ class RecheckSuite:
         source = self._source_config
         return {**source, "checker": self.checker.name, "check_policy": self.check.policy,
                 **calibration_in_use(self.checker, self.check).record(),
-                "answers_from": str(self.source.root.resolve()), "answers_complete": self._source_complete,
+                "answers_from": str(self.source.root.resolve()),
                 "answers_prompts": source.get("answers_prompts", source["prompts"])}  # a recheck's source keeps its own
 
     def item_ids(self) -> list[str]:
@@ -85,6 +80,11 @@ class RecheckSuite:
         timings = before | {"check": round(check_ms, 1),
                             "total": round(before.get("total", 0.0) - before.get("check", 0.0) + check_ms, 1)}
         return answer_record(self._items[item_id], replace(checked, timings_ms=timings), self._source_config["k"])
+
+    def complete(self, records: list[dict[str, Any]]) -> bool:
+        """Every answer rechecked, and the source run had answered all its questions (else the recheck covers
+        what it had; rechecking again after the source is resumed picks up its new answers)."""
+        return answers_all(self, records) and bool(self.source.summary().get("complete"))
 
     def summarize(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return summarize_qa(records, self.data.labels, self._source_config["k"])

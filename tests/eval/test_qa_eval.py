@@ -179,6 +179,30 @@ def test_cli_recheck_judges_the_same_answers_again(capsys: pytest.CaptureFixture
     assert "not a question-answering run" in capsys.readouterr().err
 
 
+def test_recheck_of_an_interrupted_run_resumes_once_the_run_is_finished(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"id": name, "question": question}) + "\n" for name, question in
+                                 [("depth", "How deep is the Valmara main channel?"),
+                                  ("maps", "How many maps does the Korsgaard collection hold?")]))
+    data = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash"]
+    ask = [*data, "eval", str(questions), "--model", "fake", "--docs", str(sample_copy), "--out", str(tmp_path / "run")]
+    assert main([*ask, "--json"]) == 0
+    capsys.readouterr()
+    results, summary = tmp_path / "run" / "results.jsonl", tmp_path / "run" / "summary.json"
+    results.write_text(results.read_text().splitlines()[0] + "\n")  # as if stopped after one question
+    summary.write_text(json.dumps(json.loads(summary.read_text()) | {"complete": False}))
+    recheck = [*data, "eval", "recheck", str(tmp_path / "run"), "--model", "fake", "--json"]
+    assert main(recheck) == 0
+    partial = json.loads(capsys.readouterr().out)
+    assert partial["items"] == 1 and not partial["complete"]  # every answer it had, but not every question
+    assert main([*ask, "--json"]) == 0  # the run resumed and finished
+    capsys.readouterr()
+    assert main(recheck) == 0  # the same recheck resumes and picks up the new answer
+    whole = json.loads(capsys.readouterr().out)
+    assert whole["items"] == 2 and whole["complete"]
+
+
 def test_questions_are_asked_in_a_seeded_random_order(tmp_path: Path) -> None:
     import random
 
