@@ -26,7 +26,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from ingest.pipeline import IngestOptions, ingest_paths  # noqa: E402
 from rag.config import load_settings  # noqa: E402
-from rag.pipeline import AskOptions, open_pipeline  # noqa: E402
+from rag.generate import TransformersGenerator  # noqa: E402
+from rag.pipeline import AskOptions, Pipeline, open_pipeline  # noqa: E402
 from rag.prompts import build_prompt  # noqa: E402
 
 
@@ -44,7 +45,7 @@ def copy_bandwidth_gbs(megabytes: int = 1024, repeats: int = 3) -> float:
     return 2 * source.numel() * 4 / best / 1e9
 
 
-def bytes_read_per_token(generator) -> int:  # noqa: ANN001
+def bytes_read_per_token(generator: TransformersGenerator) -> int:
     """Weights a decode step streams from memory: all but the input embedding table (a row lookup),
     unless that table is tied to the output projection, which reads it whole."""
     model = generator._model
@@ -91,7 +92,7 @@ def sec10q_questions(eval_data: Path) -> tuple[Path, list[str]]:
     return root / "docs", [row["question"] for row in rows if row["question_type"].startswith("Single-Doc")][:20]
 
 
-def report_retrieval(pipeline, questions: list[str], k: int) -> None:  # noqa: ANN001
+def report_retrieval(pipeline: Pipeline, questions: list[str], k: int) -> None:
     pipeline.retriever.search(questions[0], k)  # builds the BM25 index and loads the embedder
     latencies = []
     for question in questions:
@@ -102,7 +103,7 @@ def report_retrieval(pipeline, questions: list[str], k: int) -> None:  # noqa: A
           f"max {max(latencies):.1f} ms")
 
 
-def report_answers(pipeline, questions: list[str], k: int) -> None:  # noqa: ANN001
+def report_answers(pipeline: Pipeline, questions: list[str], k: int) -> None:
     generator = pipeline.generator
     for question in questions:
         found = pipeline.retriever.search(question, k)
@@ -118,11 +119,13 @@ def report_answers(pipeline, questions: list[str], k: int) -> None:  # noqa: ANN
               f"answer: {answer.text[:120]!r}")
 
 
-def report_decode(pipeline, question: str, new_tokens: int = 64) -> None:  # noqa: ANN001
+def report_decode(pipeline: Pipeline, question: str, new_tokens: int = 64) -> None:
     """Decode rate over a long forced continuation, against the memory-bandwidth bound."""
     from rag.types import GenerationOptions
 
     generator = pipeline.generator
+    if not isinstance(generator, TransformersGenerator):
+        raise SystemExit(f"the decode bound needs a transformers model's weights, not {generator.name}")
     found = pipeline.retriever.search(question, 2)
     request = [{"role": "user", "content": "Summarise this text in detail, in at least 150 words:\n\n"
                 + "\n\n".join(p.text for p in found)}]

@@ -22,6 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from ingest.pipeline import IngestOptions, ingest_paths  # noqa: E402
 from rag.collection import Collection  # noqa: E402
 from rag.config import load_settings  # noqa: E402
+from rag.types import IngestReport  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     print_figures(folder, first, again, pages, os.cpu_count() or 1)
 
 
-def print_figures(folder: Path, first, again, pages: int, cores: int) -> None:  # noqa: ANN001
+def print_figures(folder: Path, first: IngestReport, again: IngestReport, pages: int, cores: int) -> None:
     chunks, seconds = first.chunks_added, first.seconds
     timings = first.timings
     print(f"folder: {folder} ({len(first.files)} files, {pages} pages) on {cores} cores")

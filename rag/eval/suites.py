@@ -6,9 +6,13 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.eval.harness import EvalOptions, Suite
+
+if TYPE_CHECKING:  # imported lazily at run time: loading the datasets module is not needed to list them
+    from rag.eval.qa_data import QADataset
 
 FACT_CHECK_DATASETS = ("wice", "begin", "halueval")
 QA_DATASET_NAMES = ("sec10q", "pubmedqa", "clapnq", "halueval-qa")
@@ -35,7 +39,7 @@ def qa_suite(settings: Settings, options: EvalOptions) -> Suite:
     return QASuite(dataset, pipeline, AskOptions(k=options.k), options.limit, options.seed)
 
 
-def _collection_name(dataset, options: EvalOptions) -> str:  # noqa: ANN001 (QADataset, imported lazily)
+def _collection_name(dataset: QADataset, options: EvalOptions) -> str:
     """eval-<dataset>; your own JSONL also by its documents folder, so two folders never share one."""
     if options.dataset == dataset.name:
         return f"eval-{dataset.name}"
@@ -43,8 +47,8 @@ def _collection_name(dataset, options: EvalOptions) -> str:  # noqa: ANN001 (QAD
     return f"eval-{re.sub(r'[^A-Za-z0-9._-]', '_', dataset.name)[:40]}-{folder}"
 
 
-def qa_dataset(settings: Settings, name: str, collection: str | None = None,  # noqa: ANN201 (QADataset, lazily)
-               documents: Path | None = None):
+def qa_dataset(settings: Settings, name: str, collection: str | None = None,
+               documents: Path | None = None) -> QADataset:
     """A packaged QA dataset by name, or a JSONL file of your own (with its documents or a collection)."""
     from rag.eval.qa_data import QA_DATASETS, jsonl_dataset
 
