@@ -12,12 +12,12 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from rag.config import Settings
-from rag.eval.report import Report, write_report
+from rag.eval.report import Report, run_facts, write_report
 from rag.eval.runs import RunDir
 
 
@@ -144,7 +144,7 @@ def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:
                "seconds_this_session": round(seconds, 1),
                "wall_seconds": round(earlier + seconds, 1), "metrics": metrics}
     run.write_summary(summary)
-    files = write_report(run, suite.report(records, metrics))
+    files = write_report(run, replace(suite.report(records, metrics), run=run_facts(summary)))
     return EvalResult(run, summary, (str(run.results_file), str(run.summary_file), *files))
 
 

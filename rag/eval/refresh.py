@@ -4,10 +4,11 @@ nothing is asked or judged again, and the run's settings and wall time stay as t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rag.config import Settings
-from rag.eval.report import Report, write_report
+from rag.eval.report import Report, run_facts, write_report
 from rag.eval.runs import RunDir
 
 
@@ -18,7 +19,7 @@ def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
                        else _factcheck(config, records))
     summary = run.summary() | {"metrics": metrics}
     run.write_summary(summary)
-    write_report(run, report)
+    write_report(run, replace(report, run=run_facts(summary)))
     return summary
 
 

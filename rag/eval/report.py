@@ -4,7 +4,7 @@ library) and the per-item table."""
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from rag.eval.runs import RunDir
@@ -29,6 +29,24 @@ class Report:
     histograms: tuple[Histogram, ...]
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
+    run: dict[str, Any] = field(default_factory=dict)  # how far the run got and how long it took (run_facts)
+
+
+def run_facts(summary: dict[str, Any]) -> dict[str, Any]:
+    """What a report says of the run itself, from its summary: items done, complete or not, wall time."""
+    return {"items": summary["items"], "complete": summary["complete"],
+            "wall time": duration_text(summary["wall_seconds"])}
+
+
+def duration_text(seconds: float) -> str:
+    """
+    >>> duration_text(42.4), duration_text(754), duration_text(7873)
+    ('42 s', '12 min 34 s', '2 h 11 min')
+    """
+    minutes, hours = int(seconds // 60), int(seconds // 3600)
+    if hours:
+        return f"{hours} h {minutes - 60 * hours} min"
+    return f"{minutes} min {round(seconds - 60 * minutes)} s" if minutes else f"{round(seconds)} s"
 
 
 def bin_counts(values: Sequence[float], low: float, high: float, bins: int) -> list[int]:
@@ -78,8 +96,8 @@ def write_report(run: RunDir, report: Report) -> list[str]:
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", "## Settings", "", _md_table(["setting", "value"], report.config.items()),
-             "", "## Metrics", "", _md_table(["metric", "value"], report.metrics.items()), "", "## Plots", ""]
+    lines = [f"# {report.title}", "", "## Run", "", _md_table(["run", "value"], report.run.items()),
+             "", "## Settings", "", _md_table(["setting", "value"], report.config.items()), "", "## Metrics", "", _md_table(["metric", "value"], report.metrics.items()), "", "## Plots", ""]
     lines += [f"![{h.title}]({h.name}.svg)" for h in report.histograms]
     lines += ["", f"## Items ({len(report.rows)})", "",
               _md_table(list(report.columns), ([row.get(c, "") for c in report.columns] for row in report.rows))]
@@ -97,6 +115,7 @@ def render_html(report: Report, svgs: dict[str, str]) -> str:
     items = ([row.get(c, "") for c in report.columns] for row in report.rows)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(report.title)}</title>"
             f"<style>{style}</style></head><body><h1>{html.escape(report.title)}</h1>"
+            f"<h2>Run</h2>{table(['run', 'value'], report.run.items())}"
             f"<h2>Settings</h2>{table(['setting', 'value'], report.config.items())}"
             f"<h2>Metrics</h2>{table(['metric', 'value'], report.metrics.items())}"
             f"<h2>Plots</h2>{''.join(svgs.values())}"

@@ -10,6 +10,7 @@ import pytest
 from rag.cli import main
 from rag.eval.qa import cited_sentences_correct, predicted_label, score_answer, summarize_qa
 from rag.eval.qa_data import QA_DATASETS, QAItem, jsonl_dataset
+from rag.eval.report import duration_text
 from rag.types import Answer, Chunk, Evidence, Passage, Sentence
 
 
@@ -122,12 +123,14 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     compared = capsys.readouterr().out
     assert "0 items changed score" in compared and "per-question score, B - A: +0 " in compared
     assert "<svg" in (tmp_path / "run" / "report.html").read_text()
+    assert "| complete | True |" in (tmp_path / "run" / "report.md").read_text()  # the run's own section
     stored = json.loads((tmp_path / "run" / "summary.json").read_text())
     (tmp_path / "run" / "summary.json").write_text(json.dumps(stored | {"metrics": {"recall@5": 0.0}}))  # older code
     assert main(["--data-dir", str(tmp_path / "data"), "eval", "report", str(tmp_path / "run"), "--json"]) == 0
     refreshed = json.loads(capsys.readouterr().out)
     assert refreshed["metrics"]["recall@5"] == 1.0 and refreshed["metrics"]["recall@5_ci95"] == [1.0, 1.0]
     assert refreshed["wall_seconds"] == stored["wall_seconds"] and refreshed["config"] == stored["config"]
+    assert f"| wall time | {duration_text(stored['wall_seconds'])} |" in (tmp_path / "run" / "report.md").read_text()
 
 
 def test_answer_from_record_keeps_the_model_abstention_only() -> None:
