@@ -96,8 +96,9 @@ def write_report(run: RunDir, report: Report) -> list[str]:
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", "## Run", "", _md_table(["run", "value"], report.run.items()),
-             "", "## Settings", "", _md_table(["setting", "value"], report.config.items()), "", "## Metrics", "", _md_table(["metric", "value"], report.metrics.items()), "", "## Plots", ""]
+    lines = [f"# {report.title}", "", "## Run", "", _md_table(["run", "value"], report.run.items()), "",
+             "## Settings", "", _md_table(["setting", "value"], report.config.items()), "",
+             "## Metrics", "", _md_table(["metric", "value"], report.metrics.items()), "", "## Plots", ""]
     lines += [f"![{h.title}]({h.name}.svg)" for h in report.histograms]
     lines += ["", f"## Items ({len(report.rows)})", "",
               _md_table(list(report.columns), ([row.get(c, "") for c in report.columns] for row in report.rows))]
