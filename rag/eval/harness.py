@@ -99,23 +99,44 @@ def run_config(suite: Suite, options: EvalOptions) -> dict[str, Any]:
                              "prompts": prompts_fingerprint(), "checking": checking_fingerprint()}
 
 
+CHECKPOINT_SECONDS = 300.0  # a long run rewrites its summary this often: a hard kill loses at most this much time
+
+
+@dataclass(frozen=True)
+class Session:
+    """This session's share of a run's wall time: what earlier sessions took, and when this one started."""
+
+    earlier_seconds: float
+    started: float  # time.perf_counter()
+
+    @classmethod
+    def begin(cls, run: RunDir) -> Session:
+        earlier = run.summary().get("wall_seconds", 0.0) if run.summary_file.is_file() else 0.0
+        return cls(earlier, time.perf_counter())
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
 def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalResult:
     config = run_config(suite, options)
     run = RunDir(options.out or default_run_dir(settings, options, config))
     done = {record["id"] for record in run.start(config)}
     pending = [item_id for item_id in suite.item_ids() if item_id not in done]
-    started = time.perf_counter()
-    total = len(done) + len(pending)
+    session, checkpoint = Session.begin(run), time.perf_counter()
     try:
         with _terminate_as_interrupt():
             for number, item_id in enumerate(_progress(pending, options, len(done)), start=len(done) + 1):
                 run.append(suite.run_item(item_id))
+                if time.perf_counter() - checkpoint > CHECKPOINT_SECONDS:
+                    finish(suite, run, session)
+                    checkpoint = time.perf_counter()
                 if options.on_item:
-                    options.on_item(number, total)
+                    options.on_item(number, len(done) + len(pending))
     except KeyboardInterrupt:  # Ctrl+C or kill: summarise what is done, then stop; the same command resumes
-        finish(suite, run, time.perf_counter() - started)
+        finish(suite, run, session)
         raise
-    return finish(suite, run, time.perf_counter() - started)
+    return finish(suite, run, session)
 
 
 @contextmanager
@@ -134,15 +155,14 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def finish(suite: Suite, run: RunDir, seconds: float) -> EvalResult:
+def finish(suite: Suite, run: RunDir, session: Session) -> EvalResult:
     """Summarise what the run folder holds and write summary.json and the reports."""
     records = run.results()
     metrics = suite.summarize(records)
-    earlier = run.summary().get("wall_seconds", 0.0) if run.summary_file.is_file() else 0.0
+    seconds = session.seconds()
     summary = {"dataset": suite.dataset, "config": run.config(), "items": len(records),
-               "complete": suite.complete(records),
-               "seconds_this_session": round(seconds, 1),
-               "wall_seconds": round(earlier + seconds, 1), "metrics": metrics}
+               "complete": suite.complete(records), "seconds_this_session": round(seconds, 1),
+               "wall_seconds": round(session.earlier_seconds + seconds, 1), "metrics": metrics}
     run.write_summary(summary)
     files = write_report(run, replace(suite.report(records, metrics), run=run_facts(summary)))
     return EvalResult(run, summary, (str(run.results_file), str(run.summary_file), *files))

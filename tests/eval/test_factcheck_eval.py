@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,27 @@ def test_a_terminated_run_writes_its_summary_too(settings, tmp_path: Path) -> No
         run_suite(suite, settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
     assert RunDir(tmp_path / "run").summary()["items"] in (1, 2)  # item 2 may finish before the handler runs
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handler is removed again
+
+
+def test_a_run_killed_outright_keeps_its_last_checkpoint(settings, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.eval import harness
+
+    monkeypatch.setattr(harness, "CHECKPOINT_SECONDS", 0.0)  # a checkpoint after every item
+    suite = _suite(TOY)
+    original = suite.run_item
+
+    def killed(item_id: str) -> dict:
+        if item_id == "3":
+            raise SystemExit("SIGKILL: nothing runs after this, no summary is written on the way out")
+        time.sleep(0.1)  # time worth keeping
+        return original(item_id)
+
+    suite.run_item = killed  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        run_suite(suite, settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    checkpoint = RunDir(tmp_path / "run").summary()
+    assert checkpoint["items"] == 2 and not checkpoint["complete"] and checkpoint["wall_seconds"] >= 0.2
+    result = run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    assert result.summary["complete"] and result.summary["wall_seconds"] >= checkpoint["wall_seconds"]
+    assert result.summary["wall_seconds"] == round(checkpoint["wall_seconds"] + result.summary["seconds_this_session"], 1)
