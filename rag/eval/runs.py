@@ -49,6 +49,8 @@ class RunDir:
         return self.results()
 
     def config(self) -> dict[str, Any]:
+        if not self.config_file.is_file():
+            raise FileNotFoundError(f"{self.root} has no config.json: is it an evaluation run folder?")
         return json.loads(self.config_file.read_text())
 
     def results(self) -> list[dict[str, Any]]:

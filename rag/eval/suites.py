@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from rag.config import Settings
 from rag.eval.harness import EvalOptions, Suite
@@ -23,7 +24,8 @@ def make_suite(settings: Settings, options: EvalOptions) -> Suite:
     if options.dataset in FACT_CHECK_DATASETS:
         from rag.eval.factcheck import factcheck_suite
 
-        return factcheck_suite(options.dataset, settings, options.limit, options.seed)
+        with _reading_eval_data(settings, options.dataset):
+            return factcheck_suite(options.dataset, settings, options.limit, options.seed)
     return qa_suite(settings, options)
 
 
@@ -53,14 +55,25 @@ def qa_dataset(settings: Settings, name: str, collection: str | None = None,
     from rag.eval.qa_data import QA_DATASETS, jsonl_dataset
 
     if name in QA_DATASETS:
-        return QA_DATASETS[name](settings.eval_data, settings.data_dir / "eval-corpora")
+        with _reading_eval_data(settings, name):
+            return QA_DATASETS[name](settings.eval_data, settings.data_dir / "eval-corpora")
     path = Path(name)
     if path.suffix == ".jsonl" and path.is_file():
         if documents is None and collection is None:
             raise ValueError("a JSONL dataset needs --docs FOLDER (to index) or --collection NAME (already indexed)")
         return jsonl_dataset(path, documents or path.parent)
     raise ValueError(f"unknown dataset {name!r}: use one of {', '.join(DATASETS)}, a .jsonl file, "
-                     "'compare RUN_A RUN_B', 'recheck RUN' or 'export RUN'")
+                     "'compare RUN_A RUN_B', 'recheck RUN', 'report RUN' or 'export RUN'")
+
+
+@contextmanager
+def _reading_eval_data(settings: Settings, dataset: str) -> Iterator[None]:
+    """A missing dataset file is reported with the folder it was looked for in and how to point elsewhere."""
+    try:
+        yield
+    except FileNotFoundError as error:
+        raise ValueError(f"{dataset}: {error.filename} is missing; --eval-data (or RAG_EVAL_DATA) must name the "
+                         f"folder that holds the evaluation datasets (now {settings.eval_data})") from error
 
 
 def _index(documents: Path, collection: str, settings: Settings, progress: bool) -> str:

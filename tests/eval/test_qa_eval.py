@@ -90,6 +90,17 @@ def test_adapters_read_the_shared_data(eval_data: Path, tmp_path: Path) -> None:
     assert len(loaded["halueval-qa"].items) == 500 and loaded["halueval-qa"].items[0].answers
 
 
+@pytest.mark.parametrize("dataset", ["sec10q", "wice"])
+def test_missing_eval_data_names_the_folder_and_the_option(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                          dataset: str) -> None:
+    argv = ["--eval-data", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data"), "eval", dataset,
+            "--model", "fake", "--checker", "overlap"]
+    assert main(argv) != 0
+    error = capsys.readouterr().err
+    assert f"{dataset}: {tmp_path / 'nowhere'}" in error and "--eval-data (or RAG_EVAL_DATA)" in error
+    assert not (tmp_path / "data" / "eval").exists()  # nothing started
+
+
 def test_generic_jsonl_accepts_ragas_names(tmp_path: Path) -> None:
     path = tmp_path / "mine.jsonl"
     path.write_text('{"user_input": "Q1?", "reference": "R"}\n{"id": "x", "question": "Q2?", "answers": "A"}\n')
