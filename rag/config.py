@@ -28,6 +28,8 @@ class Settings:
     ocr: str = "eng"  # Tesseract language(s) for pages without a text layer ("eng+fra"), or "off"
     max_file_mb: float = 256.0
     worker_memory_mb: int = 4096
+    runner: str = "local"  # where files are parsed: "local" (a process pool) or "ray"
+    ray_address: str | None = None  # with the ray runner: None starts a local Ray; "auto" or ray://HOST:PORT joins one
     embed_batch_size: int = 32
     model: str = "default"
     max_context_tokens: int = 4096
@@ -65,6 +67,8 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "RAG_CHUNK_TOKENS": ("chunk_tokens", int),
     "RAG_CHUNK_OVERLAP": ("chunk_overlap", int),
     "RAG_WORKERS": ("workers", int),
+    "RAG_RUNNER": ("runner", str),
+    "RAG_RAY_ADDRESS": ("ray_address", str),
     "RAG_FILE_TIMEOUT_S": ("file_timeout_s", float),
     "RAG_OCR": ("ocr", str),
     "RAG_MAX_FILE_MB": ("max_file_mb", float),
