@@ -2,7 +2,8 @@
 
 Checkers score (claim, passage) pairs as probabilities (supports, contradicts, does not say):
 - ``LLMJudge``: the loaded decoder answers a one-letter multiple choice; scored from next-token
-  probabilities in one forward pass per claim, with each passage's prompt prefix computed once.
+  probabilities, with each passage's prompt prefix computed once and the claims judged against it
+  together, up to 8 per forward pass (rag/generate.py ``choice_probabilities``).
 - ``OverlapChecker``: word overlap; deterministic and free, for tests and as a fallback.
 The checker's support is then calibrated (rag/calibration.py: combined with word overlap, thresholded as
 fitted on BEGIN dev), and a lexical guard lowers the score of a claim whose numbers or names are missing

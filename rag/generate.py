@@ -15,6 +15,9 @@ from rag.protocols import Generator, Messages
 from rag.types import GenerationOptions
 
 
+JUDGE_BATCH_SIZE = 8  # claims judged together against one passage; each holds a copy of the passage's cache
+
+
 def cpu_has_fast_bf16() -> bool:
     """bf16 pays on CPUs with AVX512-BF16 or AMX; on AVX2 alone it is several times slower than fp32."""
     import torch
@@ -77,25 +80,50 @@ class TransformersGenerator:
         if failure:
             raise failure[0]
 
-    def choice_probabilities(self, prefix: str, suffixes: list[str], choices: list[str]) -> list[list[float]]:
+    def choice_probabilities(self, prefix: str, suffixes: list[str], choices: list[str],
+                             batch_size: int | None = None) -> list[list[float]]:
         """P(next token is each choice) after ``prefix + suffix``, for each suffix, normalised over the
-        choices; the prefix is run once and its key/value cache reused for every suffix."""
+        choices. The prefix runs once; its key/value cache serves every suffix, ``batch_size`` suffixes per
+        forward pass: one pass reads all the weights once, so batching pays on a CPU too (bench/judge.py)."""
         import torch
 
         self.warm_up()
         choice_ids = [self._single_token_ids(choice) for choice in choices]
+        size = batch_size or JUDGE_BATCH_SIZE
         with self._lock, torch.inference_mode():
-            prefix_ids = self._tokenizer(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
-            cache = self._model(prefix_ids, use_cache=True, logits_to_keep=1).cache
+            cache, prefix_length = self._prefix_cache(prefix)
             rows = []
-            for suffix in suffixes:
-                suffix_ids = self._tokenizer(suffix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
-                logits = self._model(suffix_ids, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1].float()
-                cache.crop(-suffix_ids.shape[1])  # back to the prefix only
-                probabilities = torch.softmax(logits, dim=-1)
-                mass = [float(probabilities[ids].sum()) for ids in choice_ids]
-                rows.append([m / max(sum(mass), 1e-12) for m in mass])
+            for start in range(0, len(suffixes), size):
+                logits = self._suffix_logits(cache, prefix_length, suffixes[start:start + size])
+                probabilities = torch.softmax(logits.float(), dim=-1)
+                for row in probabilities:
+                    mass = [float(row[ids].sum()) for ids in choice_ids]
+                    rows.append([m / max(sum(mass), 1e-12) for m in mass])
         return rows
+
+    def _prefix_cache(self, prefix: str) -> tuple[Any, int]:
+        ids = self._tokenizer(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
+        return self._model(ids, use_cache=True, logits_to_keep=1).cache, ids.shape[1]
+
+    def _suffix_logits(self, cache: Any, prefix_length: int, suffixes: list[str]) -> Any:
+        """Next-token logits after each suffix, run together on the prefix's cache (left-padded: every row's
+        last token is in the last column; the padding is masked and the positions continue the prefix's).
+        The cache is left as it was: the prefix alone, batch of one."""
+        import torch
+
+        encoded = [self._tokenizer(s, add_special_tokens=False)["input_ids"] for s in suffixes]
+        width, pad = max(len(ids) for ids in encoded), self._tokenizer.pad_token_id or 0
+        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
+        real = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
+        mask = torch.cat([torch.ones(len(encoded), prefix_length, dtype=torch.long), real], dim=1)
+        positions = prefix_length + (real.cumsum(dim=1) - 1).clamp(min=0)
+        device = self._model.device
+        cache.batch_repeat_interleave(len(encoded))
+        logits = self._model(ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                             cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+        cache.crop(-width)
+        cache.batch_select_indices(torch.tensor([0], device=device))
+        return logits
 
     def _single_token_ids(self, choice: str) -> list[int]:
         """Token ids that spell the choice alone, with and without a leading space."""

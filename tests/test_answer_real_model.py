@@ -56,3 +56,19 @@ def test_checker_tells_supported_contradicted_and_unsupported(real_pipeline) -> 
     assert [s.verdict for s in checked.sentences] == ["supported", "contradicted", "unsupported", "supported"]
     assert checked.sentences[3].evidence.passage == 2 and "[2] does" in checked.sentences[3].note
     assert port[checked.sentences[0].evidence.start:checked.sentences[0].evidence.end].find("16.5 metres") >= 0
+
+
+@pytest.mark.slow
+def test_judging_claims_together_matches_one_at_a_time(real_pipeline) -> None:
+    from rag.check import CHOICES
+
+    judge, generator = real_pipeline.checker, real_pipeline.generator
+    prefix, tail = judge._template("Dredging of the main channel finished in September 2025 and deepened it to "
+                                   "16.5 metres. Capital spending in 2025 was 212 million euros.")
+    suffixes = [claim + tail for claim in ("The channel is 16.5 metres deep.", "Spending was 212 million euros in "
+                                           "2025, mostly on dredging the main channel.", "It rained.")]
+    together = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=3)  # padded to one width
+    alone = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=1)
+    assert max(abs(a - b) for r1, r2 in zip(together, alone) for a, b in zip(r1, r2)) < 0.03
+    assert [row.index(max(row)) for row in together] == [row.index(max(row)) for row in alone]
+    assert generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=3) == together  # cache restored

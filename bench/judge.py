@@ -1,0 +1,67 @@
+"""The LLM judge's cost per claim, one suffix per forward pass vs several together on the shared prefix.
+
+    .venv/bin/python bench/judge.py [--model default|small|tiny|PATH] [--claims 8] [--repeats 3]
+
+Judges ``--claims`` claims against the first 200 words of data/sample/helios-h2-battery-faq.md (the judge prompt of
+rag/check.py) with batch sizes 1, 4 and all, prints seconds per claim for each (best of ``--repeats``) and
+the largest difference between the batched and the one-at-a-time probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rag.check import CHOICES, LLMJudge  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.generate import TransformersGenerator  # noqa: E402
+
+PASSAGE = Path(__file__).resolve().parent.parent / "data" / "sample" / "helios-h2-battery-faq.md"
+CLAIMS = ["The battery can be charged in about two hours.", "The warranty covers eight years.",
+          "The pack must not be stored below freezing when fully charged.", "It weighs less than 20 kilograms.",
+          "Charging above 45 degrees Celsius is blocked by the controller.", "The battery holds 4.8 kWh.",
+          "A firmware update fixed the state-of-charge display.", "The cells are lithium iron phosphate.",
+          "Recycling is free at authorised dealers.", "The fan runs only while charging."]
+
+
+def timed(judge: LLMJudge, generator: TransformersGenerator, passage: str, claims: list[str], size: int,
+          repeats: int) -> tuple[float, list[list[float]]]:
+    prefix, tail = judge._template(passage)
+    best, rows = float("inf"), []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        rows = generator.choice_probabilities(prefix, [c + tail for c in claims], list(CHOICES), batch_size=size)
+        best = min(best, time.perf_counter() - started)
+    return best, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--claims", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    settings = load_settings(model=args.model)
+    generator = TransformersGenerator(settings.model, settings.device, settings.model_cache_dir)
+    generator.warm_up()
+    judge, passage = LLMJudge(generator), " ".join(PASSAGE.read_text().split()[:200])
+    claims = (CLAIMS * (args.claims // len(CLAIMS) + 1))[:args.claims]
+    timed(judge, generator, passage, claims[:2], 1, 1)  # warm the kernels
+    one_s, one = timed(judge, generator, passage, claims, 1, args.repeats)
+    print(f"{generator.name} on {generator._model.device}, {len(claims)} claims, passage of {len(passage.split())} words")
+    print(f"batch 1: {one_s / len(claims):.3f} s per claim")
+    for size in sorted({4, len(claims)}):
+        seconds, rows = timed(judge, generator, passage, claims, size, args.repeats)
+        drift = max(abs(a - b) for r1, r2 in zip(one, rows) for a, b in zip(r1, r2))
+        print(f"batch {size}: {seconds / len(claims):.3f} s per claim ({one_s / seconds:.2f}x batch 1); "
+              f"largest probability difference to batch 1: {drift:.4f}")
+
+
+if __name__ == "__main__":
+    main()
