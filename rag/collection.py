@@ -6,7 +6,6 @@ was killed before it saved the index), the index is rebuilt from the vectors kep
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import platform
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from rag.index import FaissIndex
+from rag.locking import try_lock
 from rag.store import DocumentRecord, Store
 from rag.types import Chunk, Passage
 
@@ -191,12 +191,9 @@ def _mismatch(name: str, label: str, have: object, want: object) -> str:
 
 
 def _acquire_lock(directory: Path) -> Any:
-    handle = open(directory / ".lock", "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise CollectionError(f"collection {directory.name!r} is being written by another process") from None
+    handle = try_lock(directory / ".lock")
+    if handle is None:
+        raise CollectionError(f"collection {directory.name!r} is being written by another process")
     return handle
 
 

@@ -121,22 +121,30 @@ class Session:
 def run_suite(suite: Suite, settings: Settings, options: EvalOptions) -> EvalResult:
     config = run_config(suite, options)
     run = RunDir(options.out or default_run_dir(settings, options, config))
-    done = {record["id"] for record in run.start(config)}
-    pending = [item_id for item_id in suite.item_ids() if item_id not in done]
-    session, checkpoint = Session.begin(run), time.perf_counter()
-    try:
-        with _terminate_as_interrupt():
-            for number, item_id in enumerate(_progress(pending, options, len(done)), start=len(done) + 1):
-                run.append(suite.run_item(item_id))
-                if time.perf_counter() - checkpoint > CHECKPOINT_SECONDS:
-                    finish(suite, run, session)
-                    checkpoint = time.perf_counter()
-                if options.on_item:
-                    options.on_item(number, len(done) + len(pending))
-    except KeyboardInterrupt:  # Ctrl+C or kill: summarise what is done, then stop; the same command resumes
-        finish(suite, run, session)
-        raise
-    return finish(suite, run, session)
+    with run.exclusive():
+        done = {record["id"] for record in run.start(config)}
+        pending = [item_id for item_id in suite.item_ids() if item_id not in done]
+        session = Session.begin(run)
+        try:
+            with _terminate_as_interrupt():
+                _run_items(suite, run, session, pending, options, len(done))
+        except KeyboardInterrupt:  # Ctrl+C or kill: summarise what is done, then stop; the same command resumes
+            finish(suite, run, session)
+            raise
+        return finish(suite, run, session)
+
+
+def _run_items(suite: Suite, run: RunDir, session: Session, pending: list[str], options: EvalOptions,
+               done: int) -> None:
+    """Run and record each pending item; rewrite the summary every CHECKPOINT_SECONDS."""
+    checkpoint = time.perf_counter()
+    for number, item_id in enumerate(_progress(pending, options, done), start=done + 1):
+        run.append(suite.run_item(item_id))
+        if time.perf_counter() - checkpoint > CHECKPOINT_SECONDS:
+            finish(suite, run, session)
+            checkpoint = time.perf_counter()
+        if options.on_item:
+            options.on_item(number, done + len(pending))
 
 
 @contextmanager

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
+
+from rag.locking import try_lock
 
 
 class RunMismatch(ValueError):
     """The output folder holds a run made with other settings."""
+
+
+class RunInUse(ValueError):
+    """Another evaluation is writing the same run folder."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,18 @@ class RunDir:
     @property
     def summary_file(self) -> Path:
         return self.root / "summary.json"
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the folder's lock while writing it: a second evaluation into the same folder (another
+        terminal, a second UI session with the same dataset and sample) is refused, not interleaved."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = try_lock(self.root / ".lock")
+        if handle is None:
+            raise RunInUse(f"{self.root} is being written by another evaluation; wait for it to finish "
+                           "or pass another --out")
+        with handle:
+            yield
 
     def start(self, config: dict[str, Any]) -> list[dict[str, Any]]:
         """Create the folder or reopen it for a resume; returns the results already recorded."""

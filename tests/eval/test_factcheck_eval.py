@@ -210,3 +210,17 @@ def test_a_run_killed_outright_keeps_its_last_checkpoint(settings, tmp_path: Pat
     result = run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
     assert result.summary["complete"] and result.summary["wall_seconds"] >= checkpoint["wall_seconds"]
     assert result.summary["wall_seconds"] == round(checkpoint["wall_seconds"] + result.summary["seconds_this_session"], 1)
+
+
+def test_a_second_evaluation_into_the_same_folder_is_refused(settings, tmp_path: Path) -> None:
+    from rag.eval.runs import RunInUse
+    from rag.locking import try_lock
+
+    (tmp_path / "run").mkdir()
+    holder = try_lock(tmp_path / "run" / ".lock")  # another evaluation (process or UI session) is writing it
+    assert holder is not None
+    with pytest.raises(RunInUse, match="being written by another evaluation"):
+        run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    assert not (tmp_path / "run" / "results.jsonl").exists()
+    holder.close()  # it finished: the folder is free again
+    assert run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False)).summary["complete"]
