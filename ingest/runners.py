@@ -25,6 +25,10 @@ class WorkerDied(Exception):
     """A worker process exited in the middle of a task (crash, out of memory)."""
 
 
+class RunnerUnavailable(ValueError):
+    """The runner cannot start: its package is missing or its cluster cannot be reached."""
+
+
 class Runner(Protocol):
     def map_unordered(
         self, step: Callable[[Task], Result], tasks: Sequence[Task]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.cli_eval import add_eval, run_eval
-from rag.config import Settings, load_settings
+from rag.config import RUNNERS, Settings, load_settings
 from rag.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from rag.check import POLICIES
 from rag.retrieve import MODES
@@ -66,7 +66,7 @@ def _add_ingest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prune", action="store_true", help="remove documents gone from the given folders")
     parser.add_argument("--retry-failed", action="store_true", help="parse again files that failed before")
     parser.add_argument("--workers", type=int, help="parser processes (default: cores, max 4)")
-    parser.add_argument("--runner", choices=("local", "ray"),
+    parser.add_argument("--runner", choices=RUNNERS,
                         help="parse files in a local process pool (default) or on Ray (env RAG_RUNNER)")
     parser.add_argument("--ray-address", help="with --runner ray: a cluster to join ('auto', ray://HOST:10001); "
                                               "default: a local Ray for this run (env RAG_RAY_ADDRESS)")

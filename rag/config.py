@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".rag-data"
 DEFAULT_EVAL_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval-data"
+RUNNERS = ("local", "ray")  # where ingest parses files: a local process pool, or Ray (ingest/ray_runner.py)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Settings:
     ocr: str = "eng"  # Tesseract language(s) for pages without a text layer ("eng+fra"), or "off"
     max_file_mb: float = 256.0
     worker_memory_mb: int = 4096
-    runner: str = "local"  # where files are parsed: "local" (a process pool) or "ray"
+    runner: str = "local"  # one of RUNNERS
     ray_address: str | None = None  # with the ray runner: None starts a local Ray; "auto" or ray://HOST:PORT joins one
     embed_batch_size: int = 32
     model: str = "default"

@@ -134,3 +134,17 @@ def test_discover_sorts_supported_and_unsupported(tmp_path: Path) -> None:
         (tmp_path / name).write_text("x")
     supported, unsupported = discover([tmp_path])
     assert [p.name for p in supported] == ["a.PDF", "b.md", "d.htm"] and [p.name for p in unsupported] == ["c.bin"]
+
+
+def test_an_unknown_or_missing_runner_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from ingest.pipeline import make_runner
+    from ingest.runners import RunnerUnavailable
+    from rag.config import load_settings
+
+    with pytest.raises(IngestUsageError, match="unknown runner 'spark'"):
+        make_runner(load_settings({"RAG_RUNNER": "spark"}, data_dir=tmp_path))
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the ray extra were not installed
+    with pytest.raises(RunnerUnavailable, match=r"pip install 'rag-local\[ray\]'"):
+        make_runner(load_settings({"RAG_RUNNER": "ray"}, data_dir=tmp_path))

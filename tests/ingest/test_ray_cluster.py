@@ -12,6 +12,7 @@ from typing import Iterator
 import pytest
 
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'rag-local[ray]')")
+pytestmark = pytest.mark.slow  # starts a Ray head node (several seconds on 2 cores)
 
 RAY = str(Path(sys.executable).parent / "ray")
 

@@ -13,6 +13,7 @@ from ingest.runners import SerialRunner, TaskTimeout, WorkerDied
 from tests.ingest.test_runners import crash, slow_or_fast
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'rag-local[ray]')")
+pytestmark = pytest.mark.slow  # each module starts Ray (several seconds on 2 cores)
 
 from ingest.ray_runner import RayRunner  # noqa: E402
 
@@ -67,10 +68,26 @@ def test_cli_ingest_on_ray_prints_clean_json(capsys: pytest.CaptureFixture[str],
     assert report["chunks_added"] > 0 and {f["status"] for f in report["files"]} <= {"added", "skipped", "failed"}
 
 
-def test_an_unknown_runner_is_a_usage_error(tmp_path: Path) -> None:
-    from ingest.pipeline import IngestUsageError, make_runner
+def test_runners_share_the_process_ray_and_the_last_to_close_shuts_it_down(capsys: pytest.CaptureFixture[str],
+                                                                          tmp_path: Path) -> None:
+    from ingest.pipeline import make_runner
     from rag.config import load_settings
 
-    with pytest.raises(IngestUsageError, match="unknown runner 'spark'"):
-        make_runner(load_settings({"RAG_RUNNER": "spark"}, data_dir=tmp_path))
-    assert isinstance(make_runner(load_settings({"RAG_RUNNER": "ray"}, data_dir=tmp_path)), RayRunner)
+    first = make_runner(load_settings({"RAG_RUNNER": "ray"}, data_dir=tmp_path))  # connected at once
+    second = RayRunner(timeout_s=5.0).connect()  # e.g. a second UI session ingesting at the same time
+    assert isinstance(first, RayRunner) and ray.is_initialized()
+    first.close()
+    assert ray.is_initialized() and dict(second.map_unordered(slow_or_fast, [0.05])) == {0.05: 0.05}
+    second.close()
+    first.close()  # closing twice changes nothing
+    assert not ray.is_initialized()
+
+
+def test_no_cluster_at_the_address_is_a_clear_error_before_any_file_is_read(
+        capsys: pytest.CaptureFixture[str], sample_copy: Path, tmp_path: Path) -> None:
+    from rag.cli import main
+
+    argv = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "ingest", str(sample_copy)]
+    assert main([*argv, "--runner", "ray", "--ray-address", "auto"]) == 2
+    assert "could not join the Ray cluster at auto" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # no collection was opened

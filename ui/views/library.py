@@ -11,6 +11,7 @@ import streamlit as st
 from ingest.library import UploadRejected, delete_document, documents, save_upload
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestOptions, IngestUsageError, ingest_paths
+from ingest.runners import RunnerUnavailable
 from rag.collection import CollectionError, validate_name
 from rag.types import IngestReport
 from ui.state import base_settings, collections
@@ -38,7 +39,7 @@ def run_ingest(paths: list[Path], retry_failed: bool = False) -> None:
     try:
         report = ingest_paths(paths, settings, options=IngestOptions(
             progress=False, retry_failed=retry_failed, on_progress=moved))
-    except (IngestUsageError, CollectionError) as error:
+    except (IngestUsageError, RunnerUnavailable, CollectionError) as error:
         st.error(str(error))
         return
     bar.progress(1.0, text="done")
