@@ -20,7 +20,7 @@ from rag.check import Checker, guarded_support
 from rag.config import Settings
 from rag.eval.metrics import balanced_accuracy, best_threshold, bootstrap_interval, percentile, roc_auc
 from rag.eval.harness import answers_all
-from rag.eval.qa_data import json_lines
+from rag.eval.qa_data import json_lines, reading_eval_data
 from rag.eval.report import Histogram, Report
 
 
@@ -194,6 +194,7 @@ def factcheck_suite(dataset: str, settings: Settings, limit: int | None, seed: i
     from rag.calibration import calibration_for
     from rag.pipeline import make_checker, shared_generator
 
-    items = sample_claims(FACTCHECK_DATASETS[dataset](settings.eval_data), limit, seed)
+    with reading_eval_data(settings.eval_data, dataset):
+        items = sample_claims(FACTCHECK_DATASETS[dataset](settings.eval_data), limit, seed)
     checker = make_checker(settings.checker, shared_generator(settings), settings.device)
     return FactCheckSuite(dataset, items, checker, calibration_for(checker.name))

@@ -12,12 +12,12 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from rag.config import Settings
-from rag.eval.report import Report, run_facts, write_report
+from rag.eval.report import Report, write_report
 from rag.eval.runs import RunDir
 
 
@@ -172,7 +172,7 @@ def finish(suite: Suite, run: RunDir, session: Session) -> EvalResult:
                "complete": suite.complete(records), "seconds_this_session": round(seconds, 1),
                "wall_seconds": round(session.earlier_seconds + seconds, 1), "metrics": metrics}
     run.write_summary(summary)
-    files = write_report(run, replace(suite.report(records, metrics), run=run_facts(summary)))
+    files = write_report(run, suite.report(records, metrics), summary)
     return EvalResult(run, summary, (str(run.results_file), str(run.summary_file), *files))
 
 

@@ -8,6 +8,7 @@ under DATA_DIR/eval-corpora/<dataset>/ (once); gold documents are named by those
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -111,6 +112,16 @@ def _write_corpus(folder: Path, documents: Iterator[tuple[str, str]]) -> Path:
             (folder / name).write_text(text, encoding="utf-8")
         done.write_text("ok\n")
     return folder
+
+
+@contextmanager
+def reading_eval_data(eval_data: Path, dataset: str) -> Iterator[None]:
+    """A missing dataset file is reported with the folder it was looked for in and how to point elsewhere."""
+    try:
+        yield
+    except FileNotFoundError as error:
+        raise ValueError(f"{dataset}: {error.filename or error} is missing; --eval-data (or RAG_EVAL_DATA) must "
+                         f"name the folder that holds the evaluation datasets (now {eval_data})") from error
 
 
 def json_lines(path: Path) -> Iterator[dict[str, Any]]:

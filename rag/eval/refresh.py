@@ -4,22 +4,24 @@ nothing is asked or judged again, and the run's settings and wall time stay as t
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from rag.config import Settings
-from rag.eval.report import Report, run_facts, write_report
+from rag.eval.report import Report, write_report
 from rag.eval.runs import RunDir
 
 
 def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
-    """Summarise the run's results again, write summary.json and the reports; returns the new summary."""
-    config, records = run.config(), run.results()
-    metrics, report = (_qa(config, records, settings) if config.get("mode") == "qa"
-                       else _factcheck(config, records))
-    summary = run.summary() | {"metrics": metrics}
-    run.write_summary(summary)
-    write_report(run, replace(report, run=run_facts(summary)))
+    """Summarise the run's results again, write summary.json and the reports; returns the new summary.
+    Refused while an evaluation is writing the run (its next checkpoint would overwrite this anyway)."""
+    config = run.config()  # not a run folder: said before anything is written there
+    with run.exclusive():
+        records = run.results()
+        metrics, report = (_qa(config, records, settings) if config.get("mode") == "qa"
+                           else _factcheck(config, records))
+        summary = run.summary() | {"items": len(records), "metrics": metrics}
+        run.write_summary(summary)
+        write_report(run, report, summary)
     return summary
 
 

@@ -4,7 +4,7 @@ library) and the per-item table."""
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from rag.eval.runs import RunDir
@@ -33,20 +33,23 @@ class Report:
 
 
 def run_facts(summary: dict[str, Any]) -> dict[str, Any]:
-    """What a report says of the run itself, from its summary: items done, complete or not, wall time."""
-    return {"items": summary["items"], "complete": summary["complete"],
-            "wall time": duration_text(summary["wall_seconds"])}
+    """What a report says of the run itself, from its summary: items done, complete or not, wall time
+    (unknown for runs summarised before it was recorded)."""
+    seconds = summary.get("wall_seconds")
+    return {"items": summary.get("items"), "complete": summary.get("complete"),
+            "wall time": "unknown" if seconds is None else duration_text(seconds)}
 
 
 def duration_text(seconds: float) -> str:
     """
-    >>> duration_text(42.4), duration_text(754), duration_text(7873)
-    ('42 s', '12 min 34 s', '2 h 11 min')
+    >>> duration_text(42.4), duration_text(59.6), duration_text(754), duration_text(3599.7), duration_text(7873)
+    ('42 s', '1 min 0 s', '12 min 34 s', '1 h 0 min', '2 h 11 min')
     """
-    minutes, hours = int(seconds // 60), int(seconds // 3600)
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
     if hours:
-        return f"{hours} h {minutes - 60 * hours} min"
-    return f"{minutes} min {round(seconds - 60 * minutes)} s" if minutes else f"{round(seconds)} s"
+        return f"{hours} h {minute} min"
+    return f"{minutes} min {second} s" if minutes else f"{second} s"
 
 
 def bin_counts(values: Sequence[float], low: float, high: float, bins: int) -> list[int]:
@@ -86,8 +89,10 @@ def histogram_svg(histogram: Histogram) -> str:
     return "".join(parts)
 
 
-def write_report(run: RunDir, report: Report) -> list[str]:
-    """Write report.md (with the histograms as SVG files beside it) and a self-contained report.html."""
+def write_report(run: RunDir, report: Report, summary: dict[str, Any]) -> list[str]:
+    """Write report.md (with the histograms as SVG files beside it) and a self-contained report.html; they
+    open with the run itself (from its ``summary``: items, complete, wall time)."""
+    report = replace(report, run=run_facts(summary))
     svgs = {h.name: histogram_svg(h) for h in report.histograms}
     written = [str(run.write_text(f"{name}.svg", svg)) for name, svg in svgs.items()]
     written.append(str(run.write_text("report.md", render_markdown(report))))

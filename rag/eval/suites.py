@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.eval.harness import EvalOptions, Suite
@@ -24,8 +23,7 @@ def make_suite(settings: Settings, options: EvalOptions) -> Suite:
     if options.dataset in FACT_CHECK_DATASETS:
         from rag.eval.factcheck import factcheck_suite
 
-        with _reading_eval_data(settings, options.dataset):
-            return factcheck_suite(options.dataset, settings, options.limit, options.seed)
+        return factcheck_suite(options.dataset, settings, options.limit, options.seed)
     return qa_suite(settings, options)
 
 
@@ -52,10 +50,10 @@ def _collection_name(dataset: QADataset, options: EvalOptions) -> str:
 def qa_dataset(settings: Settings, name: str, collection: str | None = None,
                documents: Path | None = None) -> QADataset:
     """A packaged QA dataset by name, or a JSONL file of your own (with its documents or a collection)."""
-    from rag.eval.qa_data import QA_DATASETS, jsonl_dataset
+    from rag.eval.qa_data import QA_DATASETS, jsonl_dataset, reading_eval_data
 
     if name in QA_DATASETS:
-        with _reading_eval_data(settings, name):
+        with reading_eval_data(settings.eval_data, name):
             return QA_DATASETS[name](settings.eval_data, settings.data_dir / "eval-corpora")
     path = Path(name)
     if path.suffix == ".jsonl" and path.is_file():
@@ -64,16 +62,6 @@ def qa_dataset(settings: Settings, name: str, collection: str | None = None,
         return jsonl_dataset(path, documents or path.parent)
     raise ValueError(f"unknown dataset {name!r}: use one of {', '.join(DATASETS)}, a .jsonl file, "
                      "'compare RUN_A RUN_B', 'recheck RUN', 'report RUN' or 'export RUN'")
-
-
-@contextmanager
-def _reading_eval_data(settings: Settings, dataset: str) -> Iterator[None]:
-    """A missing dataset file is reported with the folder it was looked for in and how to point elsewhere."""
-    try:
-        yield
-    except FileNotFoundError as error:
-        raise ValueError(f"{dataset}: {error.filename} is missing; --eval-data (or RAG_EVAL_DATA) must name the "
-                         f"folder that holds the evaluation datasets (now {settings.eval_data})") from error
 
 
 def _index(documents: Path, collection: str, settings: Settings, progress: bool) -> str:

@@ -224,3 +224,25 @@ def test_a_second_evaluation_into_the_same_folder_is_refused(settings, tmp_path:
     assert not (tmp_path / "run" / "results.jsonl").exists()
     holder.close()  # it finished: the folder is free again
     assert run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False)).summary["complete"]
+
+
+def test_a_report_refresh_waits_for_no_one_and_reads_old_summaries(settings, tmp_path: Path) -> None:
+    from rag.eval.refresh import refresh_run
+    from rag.eval.report import run_facts
+    from rag.eval.runs import RunInUse
+    from rag.locking import try_lock
+
+    run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    holder = try_lock(tmp_path / "run" / ".lock")  # an evaluation is writing the run
+    with pytest.raises(RunInUse):
+        refresh_run(RunDir(tmp_path / "run"), settings)
+    holder.close()  # type: ignore[union-attr]
+    old = json.loads((tmp_path / "run" / "summary.json").read_text())
+    del old["wall_seconds"], old["items"]  # a summary written before these were recorded
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(old))
+    refreshed = refresh_run(RunDir(tmp_path / "run"), settings)
+    assert refreshed["items"] == 3 and "| wall time | unknown |" in (tmp_path / "run" / "report.md").read_text()
+    assert run_facts(refreshed)["wall time"] == "unknown"
+    with pytest.raises(FileNotFoundError, match="is it an evaluation run folder"):
+        refresh_run(RunDir(tmp_path / "elsewhere"), settings)
+    assert not (tmp_path / "elsewhere").exists()
