@@ -90,40 +90,47 @@ class TransformersGenerator:
         self.warm_up()
         choice_ids = [self._single_token_ids(choice) for choice in choices]
         size = batch_size or JUDGE_BATCH_SIZE
+        order = sorted(range(len(suffixes)), key=lambda i: len(suffixes[i]))  # similar lengths pad less
+        rows: dict[int, list[float]] = {}
         with self._lock, torch.inference_mode():
             cache, prefix_length = self._prefix_cache(prefix)
-            rows = []
-            for start in range(0, len(suffixes), size):
-                logits = self._suffix_logits(cache, prefix_length, suffixes[start:start + size])
-                probabilities = torch.softmax(logits.float(), dim=-1)
-                for row in probabilities:
+            for start in range(0, len(order), size):
+                batch = order[start:start + size]
+                logits = self._suffix_logits(cache, prefix_length, [suffixes[i] for i in batch])
+                for i, row in zip(batch, torch.softmax(logits.float(), dim=-1)):
                     mass = [float(row[ids].sum()) for ids in choice_ids]
-                    rows.append([m / max(sum(mass), 1e-12) for m in mass])
-        return rows
+                    rows[i] = [m / max(sum(mass), 1e-12) for m in mass]
+        return [rows[i] for i in range(len(suffixes))]
 
     def _prefix_cache(self, prefix: str) -> tuple[Any, int]:
         ids = self._tokenizer(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
         return self._model(ids, use_cache=True, logits_to_keep=1).cache, ids.shape[1]
 
     def _suffix_logits(self, cache: Any, prefix_length: int, suffixes: list[str]) -> Any:
-        """Next-token logits after each suffix, run together on the prefix's cache (left-padded: every row's
-        last token is in the last column; the padding is masked and the positions continue the prefix's).
-        The cache is left as it was: the prefix alone, batch of one."""
+        """Next-token logits after each suffix, run together on the prefix's cache; the cache is left as it
+        was (the prefix alone, batch of one)."""
         import torch
 
-        encoded = [self._tokenizer(s, add_special_tokens=False)["input_ids"] for s in suffixes]
+        ids, mask, positions = self._left_padded([self._tokenizer(s, add_special_tokens=False)["input_ids"]
+                                                  for s in suffixes], prefix_length)
+        device = self._model.device
+        cache.batch_repeat_interleave(len(suffixes))
+        logits = self._model(ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                             cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+        cache.crop(-ids.shape[1])
+        cache.batch_select_indices(torch.tensor([0], device=device))
+        return logits
+
+    def _left_padded(self, encoded: list[list[int]], prefix_length: int) -> tuple[Any, Any, Any]:
+        """Token ids, attention mask (prefix included) and positions of suffixes padded on the left: every
+        row's last token is in the last column, the padding is masked, the positions continue the prefix's."""
+        import torch
+
         width, pad = max(len(ids) for ids in encoded), self._tokenizer.pad_token_id or 0
         ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
         real = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
         mask = torch.cat([torch.ones(len(encoded), prefix_length, dtype=torch.long), real], dim=1)
-        positions = prefix_length + (real.cumsum(dim=1) - 1).clamp(min=0)
-        device = self._model.device
-        cache.batch_repeat_interleave(len(encoded))
-        logits = self._model(ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                             cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
-        cache.crop(-width)
-        cache.batch_select_indices(torch.tensor([0], device=device))
-        return logits
+        return ids, mask, prefix_length + (real.cumsum(dim=1) - 1).clamp(min=0)
 
     def _single_token_ids(self, choice: str) -> list[int]:
         """Token ids that spell the choice alone, with and without a leading space."""

@@ -67,8 +67,7 @@ def test_judging_claims_together_matches_one_at_a_time(real_pipeline) -> None:
                                    "16.5 metres. Capital spending in 2025 was 212 million euros.")
     suffixes = [claim + tail for claim in ("The channel is 16.5 metres deep.", "Spending was 212 million euros in "
                                            "2025, mostly on dredging the main channel.", "It rained.")]
-    together = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=3)  # padded to one width
+    together = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=2)  # padded; 2 batches
     alone = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=1)
-    assert max(abs(a - b) for r1, r2 in zip(together, alone) for a, b in zip(r1, r2)) < 0.03
+    assert max(abs(a - b) for r1, r2 in zip(together, alone) for a, b in zip(r1, r2)) < 0.03  # bf16 rounding
     assert [row.index(max(row)) for row in together] == [row.index(max(row)) for row in alone]
-    assert generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=3) == together  # cache restored

@@ -78,25 +78,39 @@ def prompts_fingerprint() -> str:
     return hashlib.sha256((SYSTEM_PROMPT + "\0" + JUDGE_SYSTEM).encode()).hexdigest()[:12]
 
 
-CHECKING_CODE = ("citations", "claims", "check", "calibration")  # rag modules that split and judge answers
+ANSWER_CODE = ("generate", "citations", "claims", "check", "calibration")  # rag modules that write and judge answers
 
 
-def checking_fingerprint() -> str:
-    """Changes whenever the code that splits answers into sentences and claims and checks them does
-    (rag/citations.py, claims.py, check.py, calibration.py; the calibration's values are in the config): a
-    run is only resumed with the same code deciding its verdicts; `rag eval recheck` re-judges old answers."""
+def code_fingerprint() -> str:
+    """Changes whenever the code that generates answers, splits them into claims and judges them does
+    (rag/generate.py, citations.py, claims.py, check.py, calibration.py; the calibration's values and the
+    prompts are in the config too): a run is only resumed with the same code deciding its answers and
+    verdicts; `rag eval recheck` re-judges old answers. Docstrings and comments do not count."""
+    import ast
     import importlib
 
     digest = hashlib.sha256()
-    for name in CHECKING_CODE:
-        digest.update(Path(importlib.import_module(f"rag.{name}").__file__).read_bytes())
+    for name in ANSWER_CODE:
+        tree = ast.parse(Path(importlib.import_module(f"rag.{name}").__file__).read_text())
+        digest.update(ast.dump(_without_docstrings(tree)).encode())
     return digest.hexdigest()[:12]
 
 
+def _without_docstrings(tree: Any) -> Any:
+    import ast
+
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
 def run_config(suite: Suite, options: EvalOptions) -> dict[str, Any]:
-    """What identifies a run: the suite's settings, the sample, the prompts and the checking code."""
+    """What identifies a run: the suite's settings, the sample, the prompts and the answering code."""
     return suite.config() | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed,
-                             "prompts": prompts_fingerprint(), "checking": checking_fingerprint()}
+                             "prompts": prompts_fingerprint(), "code": code_fingerprint()}
 
 
 CHECKPOINT_SECONDS = 300.0  # a long run rewrites its summary this often: a hard kill loses at most this much time

@@ -130,14 +130,21 @@ def test_report_rewrites_a_fact_check_summary_from_its_results(settings, tmp_pat
     assert "Fact-check evaluation: toy" in (tmp_path / "run" / "report.md").read_text()
 
 
-def test_a_change_to_the_guard_code_is_another_run(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_change_to_the_answering_code_is_another_run(settings, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import ast
+
     from rag.eval import harness
 
     run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
-    assert len(RunDir(tmp_path / "run").config()["checking"]) == 12
-    monkeypatch.setattr(harness, "checking_fingerprint", lambda: "edited-guard")
-    with pytest.raises(RunMismatch, match="checking"):
+    assert len(RunDir(tmp_path / "run").config()["code"]) == 12
+    monkeypatch.setattr(harness, "code_fingerprint", lambda: "edited-guard")
+    with pytest.raises(RunMismatch, match="code"):
         run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
+    shapes = [ast.dump(harness._without_docstrings(ast.parse(source))) for source in (
+        'def f():\n    """Doc."""\n    return 1\n', 'def f():\n    """Other doc."""  # a comment\n    return 1\n',
+        'def f():\n    return 2\n', 'class C:\n    """Only a docstring."""\n')]
+    assert shapes[0] == shapes[1] != shapes[2] and "Pass" in shapes[3]  # text aside, the code decides
 
 
 def test_cli_eval_and_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path, eval_data: Path) -> None:
