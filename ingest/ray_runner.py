@@ -93,7 +93,8 @@ class RayRunner:
     ) -> Iterator[tuple[Task, Result | BaseException]]:
         ray = self.connect()._ray
         remote, slots = ray.remote(max_retries=0)(step), max(1, int(ray.cluster_resources().get("CPU", 1)))
-        waiting, running = list(reversed(tasks)), {}
+        waiting: list[Task] = list(reversed(tasks))
+        running: dict[Any, tuple[Task, float]] = {}  # object ref -> (task, when it was submitted)
         try:
             while waiting or running:
                 while waiting and len(running) < slots:

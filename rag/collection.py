@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -190,7 +190,7 @@ def _mismatch(name: str, label: str, have: object, want: object) -> str:
     )
 
 
-def _acquire_lock(directory: Path) -> Any:
+def _acquire_lock(directory: Path) -> IO[str]:
     handle = try_lock(directory / ".lock")
     if handle is None:
         raise CollectionError(f"collection {directory.name!r} is being written by another process")
