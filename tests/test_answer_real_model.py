@@ -69,5 +69,5 @@ def test_judging_claims_together_matches_one_at_a_time(real_pipeline) -> None:
                                            "2025, mostly on dredging the main channel.", "It rained.")]
     together = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=2)  # padded; 2 batches
     alone = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=1)
-    assert max(abs(a - b) for r1, r2 in zip(together, alone) for a, b in zip(r1, r2)) < 0.03  # bf16 rounding
+    assert max(abs(a - b) for r1, r2 in zip(together, alone) for a, b in zip(r1, r2)) < 0.05  # bf16: up to 0.03 seen
     assert [row.index(max(row)) for row in together] == [row.index(max(row)) for row in alone]
