@@ -246,6 +246,8 @@ def run_collections(args: argparse.Namespace, settings: Settings) -> int:
             listing[name] = [asdict(record) for record in collection.store.documents()]
     if args.json:
         print(json.dumps({"collections": listing}))
+    elif not listing:
+        print(f"no collections under {settings.data_dir}: `rag ingest PATH` makes one")
     else:
         for name, records in listing.items():
             chunks = sum(r["chunks"] for r in records)

@@ -29,6 +29,8 @@ def test_ingest_json_then_search_json(capsys: pytest.CaptureFixture[str], tmp_pa
 
 
 def test_human_output_has_a_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path) -> None:
+    code, out, _ = _run(capsys, tmp_path, "collections")
+    assert code == 0 and "no collections under" in out and "rag ingest PATH" in out
     code, out, _ = _run(capsys, tmp_path, "ingest", str(sample_copy))
     assert code == 0 and "3 added" in out
     code, out, _ = _run(capsys, tmp_path, "ingest", str(sample_copy))
