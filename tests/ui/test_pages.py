@@ -124,3 +124,4 @@ def test_evaluation_lists_reports(ui_env: Settings) -> None:
     assert app.selectbox(key="report").value == "toy-run"
     assert "balanced_accuracy" in [row for row in app.table[0].value["metric"]]
     assert "<svg" in _html(app)
+    assert app.caption[0].value.startswith("2 items, wall time ") and "incomplete" not in app.caption[0].value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.eval.harness import EvalOptions, list_runs, run_suite
+from rag.eval.report import run_facts
 from rag.eval.suites import DATASETS, make_suite
 from ui.state import current_settings
 
@@ -33,7 +34,9 @@ if not runs:
 by_name = {run.root.name: run for run in runs}
 chosen = by_name[st.selectbox("Report", list(by_name), key="report")]
 summary = chosen.summary()
-st.caption(f"{summary['items']} items" + ("" if summary["complete"] else " (incomplete: run again to resume)"))
+facts = run_facts(summary)
+st.caption(f"{facts['items']} items, wall time {facts['wall time']}"
+           + ("" if facts["complete"] else " (incomplete: run again to resume)"))
 st.table({"metric": list(summary["metrics"]), "value": [str(v) for v in summary["metrics"].values()]})
 for svg in sorted(chosen.root.glob("*.svg")):
     st.html(svg.read_text())
