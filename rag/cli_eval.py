@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from rag.config import Settings
 from rag.exits import EXIT_OK
+from rag.retrieve import MODES
 
 if TYPE_CHECKING:
     from rag.eval.harness import EvalOptions, Suite
@@ -23,6 +24,9 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
                         "'report RUN' (its summary and reports rewritten by today's metrics code)")
     parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export / recheck / report: run folders")
     parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval: hybrid (default), dense, bm25")
+    parser.add_argument("--retrieval-only", action="store_true",
+                        help="QA datasets: score retrieval alone (recall@k, MRR), nothing generated; seconds, not hours")
     parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
     parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
     parser.add_argument("--ragas", type=Path, help="with export: write RAGAS-style JSONL here (default RUN/ragas.jsonl)")
@@ -54,7 +58,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.runs:
         raise ValueError("only 'rag eval compare', 'export', 'recheck' and 'report' take run folders")
-    options = EvalOptions(args.dataset, args.limit, args.seed, args.out, args.k, args.docs, args.collection,
+    options = EvalOptions(args.dataset, args.limit, args.seed, args.out, k=args.k, retrieval=args.mode,
+                          retrieval_only=args.retrieval_only, documents=args.docs, collection=args.collection,
                           progress=not args.json)
     return _run_and_print(lambda: make_suite(settings, options), settings, options, args.json)
 

@@ -36,13 +36,16 @@ class ScoreChange:
     ci95: list[float] | None  # paired bootstrap over the questions
 
 
+PER_QUESTION_MODES = ("qa", "retrieval")  # runs whose per-item "score" is a question's quality
+
+
 @dataclass(frozen=True)
 class Comparison:
     metrics: tuple[MetricChange, ...]
     items: tuple[ItemChange, ...]  # items in both runs whose score differs
     only_a: tuple[str, ...]
     only_b: tuple[str, ...]
-    score_change: ScoreChange | None = None  # QA runs only: a fact-check row's score is a support score
+    score_change: ScoreChange | None = None  # QA and retrieval runs: a fact-check row's score is a support score
 
 
 def compare_metrics(a: dict[str, Any], b: dict[str, Any]) -> list[MetricChange]:
@@ -80,7 +83,7 @@ def score_change(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> ScoreChang
 def compare_runs(run_a: RunDir, run_b: RunDir) -> Comparison:
     records_a, records_b = run_a.results(), run_b.results()
     ids_a, ids_b = {r["id"] for r in records_a}, {r["id"] for r in records_b}
-    both_qa = all(run.config().get("mode") == "qa" for run in (run_a, run_b))
+    both_qa = all(run.config().get("mode") in PER_QUESTION_MODES for run in (run_a, run_b))
     return Comparison(tuple(compare_metrics(run_a.summary()["metrics"], run_b.summary()["metrics"])),
                       tuple(compare_items(records_a, records_b)),
                       tuple(sorted(ids_a - ids_b)), tuple(sorted(ids_b - ids_a)),

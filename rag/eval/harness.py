@@ -50,6 +50,8 @@ class EvalOptions:
     seed: int = 7
     out: Path | None = None
     k: int = 5  # passages per question (QA datasets)
+    retrieval: str = "hybrid"  # retrieval mode (QA datasets): hybrid, dense or bm25
+    retrieval_only: bool = False  # QA datasets: score retrieval alone, nothing generated (rag/eval/retrieval.py)
     documents: Path | None = None  # a JSONL dataset's documents to index
     collection: str | None = None  # or an existing collection to ask (JSONL datasets)
     progress: bool = True  # tqdm bar on stderr
@@ -65,7 +67,8 @@ class EvalResult:
 
 def default_run_dir(settings: Settings, options: EvalOptions, suite_config: dict[str, Any]) -> Path:
     """Same command, same folder: running it again resumes."""
-    label = suite_config.get("model") or suite_config.get("checker") or "run"
+    label = (suite_config.get("model") or suite_config.get("checker")
+             or f"{suite_config.get('mode', 'run')}-{suite_config.get('retrieval')}-k{suite_config.get('k')}")
     size = "all" if options.limit is None else str(options.limit)
     return settings.data_dir / "eval" / _slug(f"{options.dataset}-{label}-{size}-s{options.seed}")
 

@@ -9,9 +9,10 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from rag.check import calibration_in_use
+from rag.collection import Collection
 from rag.citations import strip_citations
 from rag.eval.metrics import (exact_match, macro_f1, mean, mean_interval, percentile, precision_recall,
                               reciprocal_rank, recall_at_k, rouge_l, token_f1)
@@ -19,7 +20,7 @@ from rag.eval.harness import answers_all
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Histogram, Report
 from rag.pipeline import AskOptions, Pipeline
-from rag.types import CLAIM_VERDICTS, Answer
+from rag.types import CLAIM_VERDICTS, Answer, Passage
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
 _LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
@@ -42,12 +43,31 @@ def cited_sentences_correct(answer: Answer) -> list[bool]:
             for s in answer.sentences if s.citations and s.verdict in CLAIM_VERDICTS]
 
 
+def retrieval_scores(passages: Sequence[Passage], gold_docs: Sequence[str], k: int) -> dict[str, float]:
+    """recall@k and reciprocal rank of the passages' documents (by file name) against the gold documents."""
+    docs = [Path(p.doc).name for p in passages]
+    return {f"recall@{k}": recall_at_k(docs, gold_docs, k), "rr": reciprocal_rank(docs, gold_docs)}
+
+
+def asked_items(items: list[QAItem], limit: int | None, seed: int) -> list[QAItem]:
+    """The questions in the order they are asked: a seeded shuffle (all of them, or the first ``limit``), so
+    an interrupted full run is a random sample too (CLAP NQ's file lists all answerable questions first)."""
+    count = len(items) if limit is None else min(limit, len(items))
+    return random.Random(seed).sample(items, count)
+
+
+def collection_config(collection: Collection, items: list[QAItem]) -> dict[str, Any]:
+    """The parts of a run's identity that the collection and the questions decide."""
+    return {"collection": collection.name, "embedder": collection.manifest.embedder,
+            "chunking": [collection.manifest.chunk_tokens, collection.manifest.chunk_overlap],
+            "questions": questions_fingerprint(items)}
+
+
 def score_answer(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
     """The per-item metrics that apply to this item; "score" is its primary one (for compare)."""
     scores: dict[str, Any] = {"abstained": answer.abstained}
-    docs = [Path(p.doc).name for p in answer.passages]
     if item.gold_docs:
-        scores |= {f"recall@{k}": recall_at_k(docs, item.gold_docs, k), "rr": reciprocal_rank(docs, item.gold_docs)}
+        scores |= retrieval_scores(answer.passages, item.gold_docs, k)
     text = "" if answer.abstained else strip_citations(answer.text)  # "[1]" is not part of the answer
     if item.answers:
         scores |= {"em": exact_match(text, item.answers), "f1": round(token_f1(text, item.answers), 4),
@@ -119,13 +139,10 @@ class QASuite:
 
     def config(self) -> dict[str, Any]:
         """What makes two runs comparable: a resume with anything else here is refused."""
-        collection = self.pipeline.retriever.collection
         return {"mode": "qa", "model": self.pipeline.generator.name, "checker": getattr(self.pipeline.checker, "name", None),
                 "k": self.options.k, "retrieval": self.options.mode, "check_policy": self.options.check.policy,
-                "question_suffix": self.data.question_suffix, "collection": collection.name,
-                "embedder": collection.manifest.embedder, "chunking": [collection.manifest.chunk_tokens,
-                                                                       collection.manifest.chunk_overlap],
-                "questions": questions_fingerprint(self.data.items), **self._calibration()}
+                "question_suffix": self.data.question_suffix, **self._calibration(),
+                **collection_config(self.pipeline.retriever.collection, self.data.items)}
 
     def _calibration(self) -> dict[str, Any]:
         """The threshold and weights verdicts use (None when nothing is checked): a recalibration is another run."""
@@ -136,11 +153,7 @@ class QASuite:
 
     @cached_property
     def _items(self) -> dict[str, QAItem]:
-        """The questions in the order they are asked: a seeded shuffle (all of them, or the first --limit), so
-        an interrupted full run is a random sample too (CLAP NQ's file lists all answerable questions first)."""
-        items = self.data.items
-        count = len(items) if self.limit is None else min(self.limit, len(items))
-        return {item.id: item for item in random.Random(self.seed).sample(items, count)}
+        return {item.id: item for item in asked_items(self.data.items, self.limit, self.seed)}
 
     def item_ids(self) -> list[str]:
         return list(self._items)

@@ -17,8 +17,8 @@ def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
     config = run.config()  # not a run folder: said before anything is written there
     with run.exclusive():
         records = run.results()
-        metrics, report = (_qa(config, records, settings) if config.get("mode") == "qa"
-                           else _factcheck(config, records))
+        summarize = {"qa": _qa, "retrieval": _retrieval}.get(config.get("mode"), _factcheck)
+        metrics, report = summarize(config, records, settings)
         summary = run.summary() | {"items": len(records), "metrics": metrics}
         run.write_summary(summary)
         write_report(run, report, summary)
@@ -34,7 +34,14 @@ def _qa(config: dict[str, Any], records: list[dict[str, Any]], settings: Setting
     return metrics, qa_report(data.name, config, records, metrics, config["k"])
 
 
-def _factcheck(config: dict[str, Any], records: list[dict[str, Any]]) -> tuple[dict[str, Any], Report]:
+def _retrieval(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings) -> tuple[dict[str, Any], Report]:
+    from rag.eval.retrieval import retrieval_report, summarize_retrieval
+
+    metrics = summarize_retrieval(records, config["k"])
+    return metrics, retrieval_report(config["dataset"], config, records, metrics, config["k"])
+
+
+def _factcheck(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings) -> tuple[dict[str, Any], Report]:
     from rag.eval.factcheck import factcheck_report, summarize_factcheck
 
     metrics = summarize_factcheck(records, config["threshold"])

@@ -13,6 +13,7 @@ from rag.eval.harness import EvalOptions, Suite
 
 if TYPE_CHECKING:  # imported lazily at run time: loading the datasets module is not needed to list them
     from rag.eval.qa_data import QADataset
+    from rag.pipeline import Pipeline
 
 FACT_CHECK_DATASETS = ("wice", "begin", "halueval")
 QA_DATASET_NAMES = ("sec10q", "pubmedqa", "clapnq", "halueval-qa")
@@ -21,22 +22,38 @@ DATASETS = QA_DATASET_NAMES + FACT_CHECK_DATASETS
 
 def make_suite(settings: Settings, options: EvalOptions) -> Suite:
     if options.dataset in FACT_CHECK_DATASETS:
+        if options.retrieval_only:
+            raise ValueError(f"{options.dataset} is a fact-check dataset: it has no retrieval to score")
         from rag.eval.factcheck import factcheck_suite
 
         return factcheck_suite(options.dataset, settings, options.limit, options.seed)
-    return qa_suite(settings, options)
+    return retrieval_suite(settings, options) if options.retrieval_only else qa_suite(settings, options)
 
 
 def qa_suite(settings: Settings, options: EvalOptions) -> Suite:
     from rag.eval.qa import QASuite
-    from rag.pipeline import AskOptions, shared_pipeline
+    from rag.pipeline import AskOptions
+
+    dataset, pipeline = _dataset_and_pipeline(settings, options)
+    pipeline.generator.warm_up()
+    return QASuite(dataset, pipeline, AskOptions(k=options.k, mode=options.retrieval), options.limit, options.seed)
+
+
+def retrieval_suite(settings: Settings, options: EvalOptions) -> Suite:
+    from rag.eval.retrieval import RetrievalSuite
+
+    dataset, pipeline = _dataset_and_pipeline(settings, options)
+    return RetrievalSuite(dataset, pipeline.retriever, options.k, options.retrieval, options.limit, options.seed)
+
+
+def _dataset_and_pipeline(settings: Settings, options: EvalOptions) -> tuple[QADataset, Pipeline]:
+    """The QA dataset and the shared pipeline over its collection (indexed on first use; no model loads)."""
+    from rag.pipeline import shared_pipeline
 
     dataset = qa_dataset(settings, options.dataset, options.collection, options.documents)
     collection = options.collection or _index(dataset.documents, _collection_name(dataset, options), settings,
                                               options.progress)
-    pipeline = shared_pipeline(settings.with_overrides(collection=collection))
-    pipeline.generator.warm_up()
-    return QASuite(dataset, pipeline, AskOptions(k=options.k), options.limit, options.seed)
+    return dataset, shared_pipeline(settings.with_overrides(collection=collection))
 
 
 def _collection_name(dataset: QADataset, options: EvalOptions) -> str:

@@ -144,6 +144,34 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     assert f"| wall time | {duration_text(stored['wall_seconds'])} |" in (tmp_path / "run" / "report.md").read_text()
 
 
+def test_retrieval_only_scores_retrieval_without_a_model(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                         sample_copy: Path) -> None:
+    from rag import pipeline
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": "maps", "question": "How many maps does the Korsgaard collection hold?",
+         "gold_docs": ["brindlewood-library.html"]},
+        {"id": "depth", "question": "How deep is the Valmara main channel?",
+         "gold_docs": ["valmara-port-annual-report-2025.pdf"]},
+        {"id": "none", "question": "Who won the 1998 world cup?"}]))  # no gold document: left out
+    data = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(questions), "--docs",
+            str(sample_copy), "--retrieval-only", "--mode", "bm25", "-k", "2", "--json"]
+    assert main(data) == 0  # the default model is never loaded (no cache or packages needed)
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["complete"] and summary["items"] == 2 and summary["config"]["mode"] == "retrieval"
+    assert summary["config"]["retrieval"] == "bm25" and summary["metrics"]["recall@2"] == 1.0
+    assert summary["metrics"]["hit@2_ci95"] == [1.0, 1.0] and "retrieve_s_p50" in summary["metrics"]
+    (run,) = (tmp_path / "data" / "eval").glob("*-retrieval-bm25-k2-all-s7")  # the default folder names the mode
+    assert "Retrieval evaluation (bm25, k=2)" in (run / "report.md").read_text()
+    ours = [g for key, g in pipeline._GENERATORS.items() if str(key[2]).startswith(str(tmp_path))]
+    assert ours and all(g._model is None for g in ours)  # type: ignore[attr-defined]
+    assert main(["--data-dir", str(tmp_path / "data"), "eval", "report", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["mrr"] == summary["metrics"]["mrr"]
+    assert main(["--data-dir", str(tmp_path / "data"), "eval", "wice", "--retrieval-only"]) == 2
+    assert "no retrieval to score" in capsys.readouterr().err
+
+
 def test_answer_from_record_keeps_the_model_abstention_only() -> None:
     from rag.eval.recheck import answer_from_record
 

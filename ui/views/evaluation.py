@@ -16,9 +16,10 @@ with st.expander("Run an evaluation", expanded=not list_runs(settings)):
     dataset = st.selectbox("Dataset", DATASETS)
     limit = st.number_input("Items (0 = all)", min_value=0, value=20, step=10)
     seed = st.number_input("Seed", min_value=0, value=7)
+    retrieval_only = st.checkbox("Retrieval only (QA datasets: recall@k and MRR, nothing generated)")
     if st.button("Run"):
         bar = st.progress(0.0, text="loading ...")
-        options = EvalOptions(dataset, int(limit) or None, int(seed), progress=False,
+        options = EvalOptions(dataset, int(limit) or None, int(seed), retrieval_only=retrieval_only, progress=False,
                               on_item=lambda done, total: bar.progress(done / total, text=f"{done} / {total}"))
         try:
             result = run_suite(make_suite(settings, options), settings, options)
