@@ -14,6 +14,7 @@ from rag.exits import EXIT_OK
 from rag.retrieve import MODES
 
 if TYPE_CHECKING:
+    from rag.eval.compare import Comparison
     from rag.eval.harness import EvalOptions, Suite
 
 
@@ -46,13 +47,15 @@ def _positive(text: str) -> int:
     return number
 
 
+RUN_COMMANDS = ("compare", "export", "recheck", "report")  # take run folders, not a dataset
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    if args.dataset == "recheck":
-        return _run_recheck(args, settings)
-    if args.dataset == "report":
-        return _run_report(args, settings)
-    if args.dataset in ("compare", "export"):
-        return _run_compare(args) if args.dataset == "compare" else _run_export(args)
+    _refuse_ignored_options(args)
+    if args.dataset in RUN_COMMANDS:
+        run_command = {"compare": _run_compare, "export": _run_export, "recheck": _run_recheck,
+                       "report": _run_report}[args.dataset]
+        return run_command(args, settings)
     from rag.eval.harness import EvalOptions
     from rag.eval.suites import make_suite
 
@@ -62,6 +65,15 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                           retrieval_only=args.retrieval_only, documents=args.docs, collection=args.collection,
                           progress=not args.json)
     return _run_and_print(lambda: make_suite(settings, options), settings, options, args.json)
+
+
+def _refuse_ignored_options(args: argparse.Namespace) -> None:
+    """Options that would be silently ignored are usage errors instead."""
+    if args.dataset in RUN_COMMANDS and (args.retrieval_only or args.mode != "hybrid"):
+        raise ValueError(f"--mode and --retrieval-only choose how a dataset is run; rag eval {args.dataset} "
+                         "takes the settings of the run(s) it is given")
+    if args.retrieval_only and (args.model or args.checker):
+        raise ValueError("--retrieval-only generates and checks nothing: --model and --checker do not apply")
 
 
 def _run_recheck(args: argparse.Namespace, settings: Settings) -> int:
@@ -112,7 +124,7 @@ def render_metrics(metrics: dict) -> str:
                      for name, value in metrics.items())
 
 
-def _run_compare(args: argparse.Namespace) -> int:
+def _run_compare(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.compare import compare_runs
     from rag.eval.runs import RunDir
 
@@ -126,23 +138,30 @@ def _run_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(comparison)))
         return EXIT_OK
-    print(f"{'metric':<28} {'A':>10} {'B':>10} {'B - A':>10}")
-    for change in comparison.metrics:
-        print(f"{change.name:<28} {_figure(change.a):>10} {_figure(change.b):>10} {_figure(change.delta):>10}")
-    if comparison.score_change:
-        change = comparison.score_change
-        interval = "" if change.ci95 is None else f" (95% interval {change.ci95[0]:+.4g} to {change.ci95[1]:+.4g})"
-        print(f"\nper-question score, B - A: {change.mean:+.4g}{interval} over the {change.questions} questions in both")
-    print(f"\n{len(comparison.items)} items changed score" + (":" if comparison.items else ""))
-    for item in comparison.items[:50]:
-        print(f"  {item.id:<30} {item.a:.4g} -> {item.b:.4g}")
-    for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
-        if ids:
-            print(f"{len(ids)} items {label}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
+    print(render_comparison(comparison))
     return EXIT_OK
 
 
-def _run_export(args: argparse.Namespace) -> int:
+def render_comparison(comparison: Comparison) -> str:
+    """Metrics side by side, the paired per-question change, the items whose score changed."""
+    lines = [f"{'metric':<28} {'A':>10} {'B':>10} {'B - A':>10}"]
+    lines += [f"{c.name:<28} {_figure(c.a):>10} {_figure(c.b):>10} {_figure(c.delta):>10}" for c in comparison.metrics]
+    if comparison.score_change:
+        change = comparison.score_change
+        interval = "" if change.ci95 is None else f" (95% interval {change.ci95[0]:+.4g} to {change.ci95[1]:+.4g})"
+        lines.append(f"\nper-question score, B - A: {change.mean:+.4g}{interval} over the {change.questions} "
+                     "questions in both")
+    if not comparison.same_kind:
+        return "\n".join([*lines, "\nA and B are different kinds of runs: their per-item scores are not compared"])
+    lines.append(f"\n{len(comparison.items)} items changed score" + (":" if comparison.items else ""))
+    lines += [f"  {item.id:<30} {item.a:.4g} -> {item.b:.4g}" for item in comparison.items[:50]]
+    for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
+        if ids:
+            lines.append(f"{len(ids)} items {label}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
+    return "\n".join(lines)
+
+
+def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.ragas import export_ragas
     from rag.eval.runs import RunDir
 

@@ -46,6 +46,7 @@ class Comparison:
     only_a: tuple[str, ...]
     only_b: tuple[str, ...]
     score_change: ScoreChange | None = None  # QA and retrieval runs: a fact-check row's score is a support score
+    same_kind: bool = True  # False: a QA run against a retrieval run, say; their per-item scores differ in kind
 
 
 def compare_metrics(a: dict[str, Any], b: dict[str, Any]) -> list[MetricChange]:
@@ -83,11 +84,12 @@ def score_change(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> ScoreChang
 def compare_runs(run_a: RunDir, run_b: RunDir) -> Comparison:
     records_a, records_b = run_a.results(), run_b.results()
     ids_a, ids_b = {r["id"] for r in records_a}, {r["id"] for r in records_b}
-    both_qa = all(run.config().get("mode") in PER_QUESTION_MODES for run in (run_a, run_b))
+    modes = {run.config().get("mode") for run in (run_a, run_b)}
+    paired = len(modes) == 1 and modes <= set(PER_QUESTION_MODES)  # one kind of per-question score in both
     return Comparison(tuple(compare_metrics(run_a.summary()["metrics"], run_b.summary()["metrics"])),
-                      tuple(compare_items(records_a, records_b)),
+                      tuple(compare_items(records_a, records_b)) if len(modes) == 1 else (),
                       tuple(sorted(ids_a - ids_b)), tuple(sorted(ids_b - ids_a)),
-                      score_change(records_a, records_b) if both_qa else None)
+                      score_change(records_a, records_b) if paired else None, len(modes) == 1)
 
 
 def _paired_scores(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[tuple[str, float, float]]:

@@ -66,9 +66,13 @@ class EvalResult:
 
 
 def default_run_dir(settings: Settings, options: EvalOptions, suite_config: dict[str, Any]) -> Path:
-    """Same command, same folder: running it again resumes."""
-    label = (suite_config.get("model") or suite_config.get("checker")
-             or f"{suite_config.get('mode', 'run')}-{suite_config.get('retrieval')}-k{suite_config.get('k')}")
+    """Same command, same folder: running it again resumes. Named by the dataset, the model or checker (or
+    "retrieval"), the retrieval mode and k when not the defaults, the sample size and the seed."""
+    label = "retrieval" if options.retrieval_only else suite_config.get("model") or suite_config.get("checker") or "run"
+    if options.retrieval_only or options.retrieval != "hybrid":
+        label += f"-{options.retrieval}"
+    if options.retrieval_only or options.k != 5:
+        label += f"-k{options.k}"
     size = "all" if options.limit is None else str(options.limit)
     return settings.data_dir / "eval" / _slug(f"{options.dataset}-{label}-{size}-s{options.seed}")
 
@@ -82,18 +86,20 @@ def prompts_fingerprint() -> str:
 
 
 ANSWER_CODE = ("generate", "citations", "claims", "check", "calibration")  # rag modules that write and judge answers
+RETRIEVAL_CODE = ("retrieve", "fusion", "lexical", "index", "embedders")  # rag modules that find the passages
+CODE_BY_MODE = {"qa": ANSWER_CODE + RETRIEVAL_CODE, "fact-check": ANSWER_CODE, "retrieval": RETRIEVAL_CODE}
 
 
-def code_fingerprint() -> str:
-    """Changes whenever the code that generates answers, splits them into claims and judges them does
-    (rag/generate.py, citations.py, claims.py, check.py, calibration.py; the calibration's values and the
-    prompts are in the config too): a run is only resumed with the same code deciding its answers and
-    verdicts; `rag eval recheck` re-judges old answers. Docstrings and comments do not count."""
+def code_fingerprint(modules: Sequence[str] = ANSWER_CODE + RETRIEVAL_CODE) -> str:
+    """Changes whenever the code of the given rag modules does (by default all that find passages and write
+    and judge answers; the calibration's values and the prompts are in the config too): a run is only resumed
+    with the same code deciding its results; `rag eval recheck` re-judges old answers. Docstrings and
+    comments do not count."""
     import ast
     import importlib
 
     digest = hashlib.sha256()
-    for name in ANSWER_CODE:
+    for name in modules:
         tree = ast.parse(Path(importlib.import_module(f"rag.{name}").__file__).read_text())
         digest.update(ast.dump(_without_docstrings(tree)).encode())
     return digest.hexdigest()[:12]
@@ -111,9 +117,15 @@ def _without_docstrings(tree: Any) -> Any:
 
 
 def run_config(suite: Suite, options: EvalOptions) -> dict[str, Any]:
-    """What identifies a run: the suite's settings, the sample, the prompts and the answering code."""
-    return suite.config() | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed,
-                             "prompts": prompts_fingerprint(), "code": code_fingerprint()}
+    """What identifies a run: the suite's settings, the sample, and the code (and prompts) its results
+    depend on: the answering and retrieval code for QA runs, the judging code for fact-check runs, the
+    retrieval code alone for retrieval runs."""
+    config = suite.config()
+    mode = config.get("mode", "qa")
+    identity = {"code": code_fingerprint(CODE_BY_MODE.get(mode, ANSWER_CODE + RETRIEVAL_CODE))}
+    if mode != "retrieval":
+        identity["prompts"] = prompts_fingerprint()
+    return config | {"dataset": options.dataset, "limit": options.limit, "seed": options.seed} | identity
 
 
 CHECKPOINT_SECONDS = 300.0  # a long run rewrites its summary this often: a hard kill loses at most this much time

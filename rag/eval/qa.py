@@ -3,24 +3,22 @@ check), scored per item, then summarised (see ``summarize_qa`` for the metrics).
 
 from __future__ import annotations
 
-import hashlib
-import random
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from rag.check import calibration_in_use
-from rag.collection import Collection
 from rag.citations import strip_citations
-from rag.eval.metrics import (exact_match, macro_f1, mean, mean_interval, percentile, precision_recall,
-                              reciprocal_rank, recall_at_k, rouge_l, token_f1)
+from rag.eval.metrics import (exact_match, macro_f1, mean, mean_interval, percentile, precision_recall, rouge_l,
+                              token_f1)
 from rag.eval.harness import answers_all
 from rag.eval.qa_data import QADataset, QAItem
+from rag.eval.questions import (asked_items, collection_config, item_references, passage_records,
+                                retrieval_scores)
 from rag.eval.report import Histogram, Report
 from rag.pipeline import AskOptions, Pipeline
-from rag.types import CLAIM_VERDICTS, Answer, Passage
+from rag.types import CLAIM_VERDICTS, Answer
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
 _LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
@@ -41,26 +39,6 @@ def cited_sentences_correct(answer: Answer) -> list[bool]:
     """Per sentence with citations: is it supported, and by a passage it cites?"""
     return [s.verdict == "supported" and s.evidence is not None and s.evidence.passage in s.citations
             for s in answer.sentences if s.citations and s.verdict in CLAIM_VERDICTS]
-
-
-def retrieval_scores(passages: Sequence[Passage], gold_docs: Sequence[str], k: int) -> dict[str, float]:
-    """recall@k and reciprocal rank of the passages' documents (by file name) against the gold documents."""
-    docs = [Path(p.doc).name for p in passages]
-    return {f"recall@{k}": recall_at_k(docs, gold_docs, k), "rr": reciprocal_rank(docs, gold_docs)}
-
-
-def asked_items(items: list[QAItem], limit: int | None, seed: int) -> list[QAItem]:
-    """The questions in the order they are asked: a seeded shuffle (all of them, or the first ``limit``), so
-    an interrupted full run is a random sample too (CLAP NQ's file lists all answerable questions first)."""
-    count = len(items) if limit is None else min(limit, len(items))
-    return random.Random(seed).sample(items, count)
-
-
-def collection_config(collection: Collection, items: list[QAItem]) -> dict[str, Any]:
-    """The parts of a run's identity that the collection and the questions decide."""
-    return {"collection": collection.name, "embedder": collection.manifest.embedder,
-            "chunking": [collection.manifest.chunk_tokens, collection.manifest.chunk_overlap],
-            "questions": questions_fingerprint(items)}
 
 
 def score_answer(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
@@ -116,11 +94,6 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
         seconds = [r["timings_ms"].get(stage, 0.0) / 1000 for r in records]
         metrics |= {f"{stage}_s_p50": percentile(seconds, 50), f"{stage}_s_p95": percentile(seconds, 95)}
     return {name: value for name, value in metrics.items() if value is not None}
-
-
-def questions_fingerprint(items: list[QAItem]) -> str:
-    """A short hash of the questions and their gold data (an edited JSONL file is another dataset)."""
-    return hashlib.sha256(repr(items).encode()).hexdigest()[:12]
 
 
 @dataclass
@@ -179,10 +152,9 @@ def answer_record(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
             "gold_docs": list(item.gold_docs), "answer": answer.text,
             "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score}
                           for s in answer.sentences],
-            "passages": [{"doc": Path(p.doc).name, "page": p.page, "score": round(p.score, 4), "text": p.text}
-                         for p in answer.passages],
+            "passages": passage_records(answer.passages),
             "cited_correct": cited_sentences_correct(answer), "timings_ms": answer.timings_ms,
-            "reference": item.reference, "answers": list(item.answers), **score_answer(item, answer, k)}
+            **item_references(item), **score_answer(item, answer, k)}
 
 
 def qa_report(dataset: str, config: dict[str, Any], records: list[dict[str, Any]], metrics: dict[str, Any],

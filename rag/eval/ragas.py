@@ -10,14 +10,15 @@ from typing import Any
 
 
 def ragas_row(record: dict[str, Any]) -> dict[str, Any]:
-    """One results line as a RAGAS single-turn sample.
+    """One results line as a RAGAS single-turn sample (without "response" for a retrieval-only run, for
+    RAGAS's context metrics).
 
     >>> ragas_row({"question": "Q?", "answer": "A [1].", "passages": [{"text": "ctx"}], "answers": ["A"]})
     {'user_input': 'Q?', 'retrieved_contexts': ['ctx'], 'response': 'A [1].', 'reference': 'A'}
     """
     reference = record.get("reference") or next(iter(record.get("answers") or []), None)
-    row = {"user_input": record["question"], "retrieved_contexts": [p["text"] for p in record.get("passages", [])],
-           "response": record.get("answer", "")}
+    row = {"user_input": record["question"], "retrieved_contexts": [p["text"] for p in record.get("passages", [])]}
+    row |= {"response": record["answer"]} if "answer" in record else {}  # a retrieval-only run has none
     return row | ({"reference": reference} if reference else {})
 
 

@@ -19,7 +19,8 @@ from typing import Any
 from rag.check import Checker, CheckSettings, calibration_in_use, check_answer
 from rag.config import Settings
 from rag.eval.harness import EvalOptions, answers_all
-from rag.eval.qa import answer_record, qa_report, questions_fingerprint, summarize_qa
+from rag.eval.qa import answer_record, qa_report, summarize_qa
+from rag.eval.questions import questions_fingerprint
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Report
 from rag.eval.runs import RunDir

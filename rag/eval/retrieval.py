@@ -1,20 +1,21 @@
 """`rag eval DATASET --retrieval-only`: retrieval alone over a QA dataset's collection, scored against its
 gold documents (recall@k, MRR, hit rate) with its latency, in seconds where the whole pipeline takes hours
-on a CPU: for choosing k, the retrieval mode, chunking or the embedder before a full run. Questions without
-gold documents (CLAP NQ's unanswerable ones) have nothing to find and are left out."""
+on a CPU: for choosing k, the retrieval mode, chunking or the embedder before a full run. The queries are
+the QA run's (question and the dataset's suffix) and so is the sample; questions without gold documents
+(CLAP NQ's unanswerable ones) have nothing to find and are left out of it. The QA pipeline scores only the
+passages that fit the prompt's token budget, so at a large k this can count more than the model sees."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from rag.eval.harness import answers_all
 from rag.eval.metrics import mean, mean_interval, percentile
-from rag.eval.qa import asked_items, collection_config, retrieval_scores
 from rag.eval.qa_data import QADataset, QAItem
+from rag.eval.questions import asked_items, collection_config, item_references, passage_records, retrieval_scores
 from rag.eval.report import Histogram, Report
 from rag.retrieve import Retriever
 
@@ -34,6 +35,7 @@ class RetrievalSuite:
 
     def config(self) -> dict[str, Any]:
         return {"mode": "retrieval", "k": self.k, "retrieval": self.retrieval,
+                "question_suffix": self.data.question_suffix,
                 **collection_config(self.retriever.collection, self.data.items)}
 
     def item_ids(self) -> list[str]:
@@ -42,13 +44,12 @@ class RetrievalSuite:
     def run_item(self, item_id: str) -> dict[str, Any]:
         item = self._items[item_id]
         started = time.perf_counter()
-        passages = self.retriever.search(item.question, self.k, self.retrieval)
+        passages = self.retriever.search(item.question + self.data.question_suffix, self.k, self.retrieval)
         scores = retrieval_scores(passages, item.gold_docs, self.k)
         return {"id": item.id, "question": item.question, "gold_docs": list(item.gold_docs),
-                "passages": [{"doc": Path(p.doc).name, "page": p.page, "score": round(p.score, 4), "text": p.text}
-                             for p in passages],
+                "passages": passage_records(passages),
                 "timings_ms": {"retrieve": round((time.perf_counter() - started) * 1000, 1)},
-                "reference": item.reference, "answers": list(item.answers), **scores, "score": scores["rr"]}
+                **item_references(item), **scores, "score": scores["rr"]}
 
     def complete(self, records: list[dict[str, Any]]) -> bool:
         return answers_all(self, records)
@@ -61,9 +62,9 @@ class RetrievalSuite:
 
     @cached_property
     def _items(self) -> dict[str, QAItem]:
-        """The questions that have gold documents, in the seeded order a QA run of the dataset asks them."""
-        with_gold = [item for item in self.data.items if item.gold_docs]
-        return {item.id: item for item in asked_items(with_gold, self.limit, self.seed)}
+        """The questions a QA run with this limit and seed asks, in its order, less those without gold documents."""
+        asked = asked_items(self.data.items, self.limit, self.seed)
+        return {item.id: item for item in asked if item.gold_docs}
 
 
 def summarize_retrieval(records: list[dict[str, Any]], k: int) -> dict[str, Any]:

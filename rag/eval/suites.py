@@ -40,9 +40,14 @@ def qa_suite(settings: Settings, options: EvalOptions) -> Suite:
 
 
 def retrieval_suite(settings: Settings, options: EvalOptions) -> Suite:
+    """Retrieval alone: the embedder and the lexical index load (one warm-up search, so the first question's
+    time is not theirs); the generator never does."""
     from rag.eval.retrieval import RetrievalSuite
 
     dataset, pipeline = _dataset_and_pipeline(settings, options)
+    if not any(item.gold_docs for item in dataset.items):
+        raise ValueError(f"{dataset.name} has no gold documents (gold_docs): there is no retrieval to score")
+    pipeline.retriever.search(dataset.items[0].question, options.k, options.retrieval)
     return RetrievalSuite(dataset, pipeline.retriever, options.k, options.retrieval, options.limit, options.seed)
 
 

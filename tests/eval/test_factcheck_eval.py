@@ -138,7 +138,7 @@ def test_a_change_to_the_answering_code_is_another_run(settings, tmp_path: Path,
 
     run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
     assert len(RunDir(tmp_path / "run").config()["code"]) == 12
-    monkeypatch.setattr(harness, "code_fingerprint", lambda: "edited-guard")
+    monkeypatch.setattr(harness, "code_fingerprint", lambda modules: "edited-guard")
     with pytest.raises(RunMismatch, match="code"):
         run_suite(_suite(TOY), settings, EvalOptions("toy", out=tmp_path / "run", progress=False))
     shapes = [ast.dump(harness._without_docstrings(ast.parse(source))) for source in (

@@ -144,17 +144,23 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     assert f"| wall time | {duration_text(stored['wall_seconds'])} |" in (tmp_path / "run" / "report.md").read_text()
 
 
+def _write_questions(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+GOLD_QUESTIONS = [{"id": "maps", "question": "How many maps does the Korsgaard collection hold?",
+                   "answers": ["3,400"], "gold_docs": ["brindlewood-library.html"]},
+                  {"id": "depth", "question": "How deep is the Valmara main channel?",
+                   "gold_docs": ["valmara-port-annual-report-2025.pdf"]},
+                  {"id": "none", "question": "Who won the 1998 world cup?"}]  # no gold document
+
+
 def test_retrieval_only_scores_retrieval_without_a_model(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                          sample_copy: Path) -> None:
     from rag import pipeline
 
-    questions = tmp_path / "questions.jsonl"
-    questions.write_text("".join(json.dumps(row) + "\n" for row in [
-        {"id": "maps", "question": "How many maps does the Korsgaard collection hold?",
-         "gold_docs": ["brindlewood-library.html"]},
-        {"id": "depth", "question": "How deep is the Valmara main channel?",
-         "gold_docs": ["valmara-port-annual-report-2025.pdf"]},
-        {"id": "none", "question": "Who won the 1998 world cup?"}]))  # no gold document: left out
+    questions = _write_questions(tmp_path / "questions.jsonl", GOLD_QUESTIONS)
     data = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(questions), "--docs",
             str(sample_copy), "--retrieval-only", "--mode", "bm25", "-k", "2", "--json"]
     assert main(data) == 0  # the default model is never loaded (no cache or packages needed)
@@ -163,13 +169,52 @@ def test_retrieval_only_scores_retrieval_without_a_model(capsys: pytest.CaptureF
     assert summary["config"]["retrieval"] == "bm25" and summary["metrics"]["recall@2"] == 1.0
     assert summary["metrics"]["hit@2_ci95"] == [1.0, 1.0] and "retrieve_s_p50" in summary["metrics"]
     (run,) = (tmp_path / "data" / "eval").glob("*-retrieval-bm25-k2-all-s7")  # the default folder names the mode
-    assert "Retrieval evaluation (bm25, k=2)" in (run / "report.md").read_text()
+    assert "Retrieval evaluation (bm25, k=2): questions" in (run / "report.md").read_text()
     ours = [g for key, g in pipeline._GENERATORS.items() if str(key[2]).startswith(str(tmp_path))]
     assert ours and all(g._model is None for g in ours)  # type: ignore[attr-defined]
     assert main(["--data-dir", str(tmp_path / "data"), "eval", "report", str(run), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["metrics"]["mrr"] == summary["metrics"]["mrr"]
-    assert main(["--data-dir", str(tmp_path / "data"), "eval", "wice", "--retrieval-only"]) == 2
+    assert "Retrieval evaluation (bm25, k=2): questions" in (run / "report.md").read_text()  # same title
+    assert main(["eval", "export", str(run)]) == 0
+    rows = [json.loads(line) for line in (run / "ragas.jsonl").read_text().splitlines()]
+    assert "response" not in rows[0] and rows[0]["retrieved_contexts"]  # for RAGAS's context metrics
+
+
+def test_retrieval_and_qa_runs_ask_the_same_sample_and_compare_only_alike(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path) -> None:
+    from rag.eval.qa import QASuite
+    from rag.eval.qa_data import QADataset
+    from rag.eval.retrieval import RetrievalSuite
+
+    items = [QAItem(str(n), f"q{n}?", gold_docs=("a.txt",) if n % 2 else ()) for n in range(40)]
+    data = QADataset("toy", items, tmp_path)
+    asked = QASuite(data, pipeline=None, options=None, limit=10, seed=3).item_ids()  # type: ignore[arg-type]
+    scored = RetrievalSuite(data, retriever=None, limit=10, seed=3).item_ids()  # type: ignore[arg-type]
+    assert scored == [i for i in asked if int(i) % 2]  # the QA run's questions, less those without gold
+    questions = _write_questions(tmp_path / "questions.jsonl", GOLD_QUESTIONS)
+    base = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(questions), "--docs",
+            str(sample_copy), "--model", "fake", "--mode", "bm25", "--json"]
+    assert main([*base, "--out", str(tmp_path / "qa")]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["retrieval"] == "bm25"  # --mode reached the QA run
+    assert main([*base[:-5], "--retrieval-only", "--out", str(tmp_path / "retrieval")]) == 0
+    capsys.readouterr()
+    assert main(["eval", "compare", str(tmp_path / "qa"), str(tmp_path / "retrieval")]) == 0
+    out = capsys.readouterr().out
+    assert "different kinds of runs" in out and "per-question score" not in out and "recall@5" in out
+
+
+def test_options_that_would_be_ignored_are_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                        sample_copy: Path) -> None:
+    assert main(["eval", "compare", str(tmp_path), str(tmp_path), "--mode", "dense"]) == 2
+    assert "--mode and --retrieval-only choose how a dataset is run" in capsys.readouterr().err
+    assert main(["eval", "sec10q", "--retrieval-only", "--model", "fake"]) == 2
+    assert "--model and --checker do not apply" in capsys.readouterr().err
+    assert main(["--data-dir", str(tmp_path), "eval", "wice", "--retrieval-only"]) == 2
     assert "no retrieval to score" in capsys.readouterr().err
+    no_gold = _write_questions(tmp_path / "plain.jsonl", [{"id": "1", "question": "Who won?"}])
+    assert main(["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(no_gold), "--docs",
+                 str(sample_copy), "--retrieval-only"]) == 2
+    assert "has no gold documents" in capsys.readouterr().err
 
 
 def test_answer_from_record_keeps_the_model_abstention_only() -> None:
