@@ -19,7 +19,7 @@ from typing import Protocol, Sequence
 
 from rag.calibration import Calibration, calibration_for
 from rag.citations import strip_citations
-from rag.claims import best_span, focus_evidence, is_claim, missing_literals, word_overlap
+from rag.claims import best_span, is_claim, missing_literals, word_overlap
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Evidence, Passage, Sentence, Verdict
 
@@ -53,23 +53,6 @@ class OverlapChecker:
 
     def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
         return [(overlap, 0.0, 1.0 - overlap) for overlap in (word_overlap(c, p) for c, p in pairs)]
-
-
-@dataclass(frozen=True)
-class FocusedChecker:
-    """Another checker judging each claim against the ``keep`` sentences of the passage that share most words
-    with it (``--checker judge+focus3``): a small judge reads less distracting text on long, noisy pages, at
-    the price of context a claim may need. Calibrated under its own name, like any checker."""
-
-    inner: Checker
-    keep: int = 3
-
-    @property
-    def name(self) -> str:
-        return f"{self.inner.name}+focus{self.keep}"
-
-    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
-        return self.inner.judge([(claim, focus_evidence(claim, passage, self.keep)) for claim, passage in pairs])
 
 
 @dataclass

@@ -122,22 +122,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
-def focus_evidence(claim: str, passage: str, keep: int) -> str:
-    """The ``keep`` sentences of the passage sharing most content words with the claim, in passage order
-    (earlier ones first on ties); the passage itself when it has no more sentences than that.
-
-    >>> focus_evidence("The channel is 16.5 m deep.", "Cranes came. The channel is 16.5 m deep. Rail opens.", 1)
-    'The channel is 16.5 m deep.'
-    """
-    spans = sentence_spans(passage)
-    if len(spans) <= keep:
-        return passage
-    wanted = set(_WORD.findall(strip_citations(claim).lower())) - _CONNECTIVE
-    shared = [len(wanted & set(_WORD.findall(passage[a:b].lower()))) for a, b in spans]
-    chosen = sorted(sorted(range(len(spans)), key=lambda i: -shared[i])[:keep])
-    return " ".join(passage[spans[i][0]:spans[i][1]].strip() for i in chosen)
-
-
 def word_overlap(claim: str, passage: str) -> float:
     """Share of the claim's content words found in the passage.
 

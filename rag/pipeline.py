@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
-from rag.check import CheckSettings, Checker, FocusedChecker, LLMJudge, NLIChecker, OverlapChecker, check_answer
+from rag.check import CheckSettings, Checker, LLMJudge, NLIChecker, OverlapChecker, check_answer
 from rag.citations import citations, is_abstention, split_sentences
 from rag.claims import carry_note_citations
 from rag.config import Settings, load_settings
@@ -134,13 +134,7 @@ def open_pipeline(settings: Settings, generator: Generator | None = None,
 
 def make_checker(spec: str, generator: Generator, device: str = "auto") -> Checker:
     """'judge' (default): the loaded decoder when it is a transformers model, else word overlap;
-    'overlap'; or the path of a local NLI sequence-classification model. '+focusN' after any of them
-    judges each claim against the N passage sentences sharing most words with it (rag.check.FocusedChecker)."""
-    base, marker, keep = spec.rpartition("+focus") if "+focus" in spec else (spec, "", "")
-    if marker:
-        if not keep.isdigit() or int(keep) < 1:
-            raise ValueError(f"checker {spec!r}: '+focus' takes a number of sentences, e.g. judge+focus3")
-        return FocusedChecker(make_checker(base, generator, device), int(keep))
+    'overlap'; or the path of a local NLI sequence-classification model."""
     if spec == "overlap" or (spec == "judge" and not isinstance(generator, TransformersGenerator)):
         return OverlapChecker()
     if spec == "judge":

@@ -124,29 +124,3 @@ def test_a_trailing_note_cites_for_the_uncited_claims_before_it() -> None:
     sentences[1] = Sentence(sentences[1].text, (1,))
     carried = [s.citations for s in carry_note_citations(sentences)]
     assert carried == [(1,), (1,), (2, 3), (2, 3), (2, 3)]  # stops at the claim that cites for itself
-
-
-def test_a_focused_checker_judges_the_sentences_that_share_the_claims_words() -> None:
-    from rag.check import FocusedChecker
-    from rag.generate import FakeGenerator
-    from rag.pipeline import make_checker
-
-    claim = "The channel was deepened to 16.5 metres in 2025."
-    passage = ("Skip to content. Home. The port opened in 1874. Dredging finished in 2025. "
-               "The channel is now 16.5 metres deep. Contact us.")
-    seen: list[tuple[str, str]] = []
-
-    class Recording(OverlapChecker):
-        def judge(self, pairs):  # type: ignore[no-untyped-def]
-            seen.extend(pairs)
-            return super().judge(pairs)
-
-    focused = FocusedChecker(Recording(), keep=2)
-    assert focused.name == "overlap+focus2"
-    [(support, _, _)] = focused.judge([(claim, passage)])
-    assert seen == [(claim, "Dredging finished in 2025. The channel is now 16.5 metres deep.")]  # passage order
-    assert support == OverlapChecker().judge([(claim, passage)])[0][0]  # nothing the claim shares was dropped
-    checker = make_checker("overlap+focus3", FakeGenerator())
-    assert isinstance(checker, FocusedChecker) and checker.keep == 3 and checker.inner.name == "overlap"
-    with pytest.raises(ValueError, match="takes a number of sentences"):
-        make_checker("judge+focusx", FakeGenerator())
