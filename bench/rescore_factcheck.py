@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/rescore_factcheck.py RUN [--eval-data DIR]
 
-A row's raw checker score (`checker_support` in results.jsonl) depends neither on the calibration
-(rag/calibration.json) nor on the guard, so a change to either can be measured on an existing
+A row's raw checker judgement (`checker_support`, `contradict`, `weakest_gain` in results.jsonl) depends
+neither on the calibration (rag/calibration.json) nor on the guard, so a change to either can be measured on an existing
 `rag eval wice|begin|halueval` run without judging again (75 minutes for WiCE on a 2-core CPU). Prints the
 run's stored metrics next to the re-scored ones; writes nothing.
 """
@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.calibration import Calibration, calibration_for  # noqa: E402
 from rag.config import load_settings  # noqa: E402
-from rag.eval.factcheck import FACTCHECK_DATASETS, FactCheckItem, scored_fields, summarize_factcheck  # noqa: E402
+from rag.eval.factcheck import (FACTCHECK_DATASETS, FactCheckItem, scored_fields, stored_judgement,  # noqa: E402
+                                 summarize_factcheck)
 from rag.eval.runs import RunDir  # noqa: E402
 
 SHOWN = ("claims", "threshold", "balanced_accuracy", "balanced_accuracy_ci95", "roc_auc", "oracle_balanced_accuracy",
@@ -29,8 +30,8 @@ SHOWN = ("claims", "threshold", "balanced_accuracy", "balanced_accuracy_ci95", "
 
 def rescored(records: list[dict[str, Any]], items: dict[str, FactCheckItem],
              calibration: Calibration) -> list[dict[str, Any]]:
-    """The records with "score" and "missing" recomputed from "checker_support" as today's code scores them."""
-    return [record | scored_fields(items[record["id"]], record["checker_support"], calibration) for record in records]
+    """The records with "score" and "missing" recomputed from the stored judgement as today's code scores them."""
+    return [record | scored_fields(items[record["id"]], stored_judgement(record), calibration) for record in records]
 
 
 def main() -> None:

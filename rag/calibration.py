@@ -1,9 +1,10 @@
 """How a checker's raw support becomes the score its verdicts use, as fitted on BEGIN dev data.
 
-bench/calibrate_checker.py fits, per checker, a logistic combination of the support's log-odds and the
-claim's word overlap with the evidence (the checkers of rag/check.py combined), and the threshold on the
-combined score that maximises balanced accuracy; both are stored in rag/calibration.json. A checker
-without stored weights is thresholded on its raw support.
+bench/calibrate_checker.py fits, per checker, a logistic combination of the support's log-odds, the
+claim's word overlap with the evidence and, when the checker measures it (the LLM judge), the weakest
+token's gain from the passage (rag/check.py ``weakest_gain``), and the threshold on the combined score that
+maximises balanced accuracy; both are stored in rag/calibration.json, the weights by feature name. A
+checker without stored weights is thresholded on its raw support.
 """
 
 from __future__ import annotations
@@ -12,36 +13,61 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from rag.claims import word_overlap
+from rag.types import Judgement
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # written by bench/calibrate_checker.py
 DEFAULT_THRESHOLD = 0.5
-FEATURES = ("support_log_odds", "word_overlap")  # the order of Calibration.weights after the bias
+BASE_FEATURES = ("support_log_odds", "word_overlap")  # every checker has these
+FEATURES: dict[str, Callable[[str, str, Judgement], float | None]] = {  # (claim, evidence, judgement) -> value
+    "support_log_odds": lambda claim, evidence, judged: log_odds(judged.support),
+    "word_overlap": lambda claim, evidence, judged: word_overlap(claim, evidence),
+    "weakest_gain": lambda claim, evidence, judged: judged.weakest_gain,
+}
 
 
 @dataclass(frozen=True)
 class Calibration:
     threshold: float = DEFAULT_THRESHOLD
-    weights: tuple[float, ...] | None = None  # (bias, *FEATURES); None = the raw support is the score
+    weights: tuple[float, ...] | None = None  # (bias, *one per feature); None = the raw support is the score
+    features: tuple[str, ...] = BASE_FEATURES  # names in FEATURES, in the order of the weights
 
-    def score(self, claim: str, evidence: str, support: float) -> float:
+    def score(self, claim: str, evidence: str, judged: Judgement) -> float:
         """The score compared with the threshold.
 
-        >>> Calibration().score("The port is deep.", "The port is shallow.", 0.8)
+        >>> Calibration().score("The port is deep.", "The port is shallow.", Judgement(0.8, 0.1, 0.1))
         0.8
-        >>> round(Calibration(0.5, (-1.0, 1.0, 2.0)).score("the port is deep", "a deep port", 0.5), 4)
+        >>> round(Calibration(0.5, (-1.0, 1.0, 2.0)).score("the port is deep", "a deep port", Judgement(0.5, 0, 0.5)), 4)
         0.7311
         """
         if self.weights is None:
-            return support
-        return combined_support(self.weights, (log_odds(support), word_overlap(claim, evidence)))
+            return judged.support
+        return combined_support(self.weights, feature_values(claim, evidence, judged, self.features))
 
     def record(self) -> dict[str, object]:
         """What calibration.json stores for it."""
-        weights = None if self.weights is None else dict(zip(("bias", *FEATURES), self.weights))
+        weights = None if self.weights is None else dict(zip(("bias", *self.features), self.weights))
         return {"threshold": self.threshold, "weights": weights}
+
+
+def feature_values(claim: str, evidence: str, judged: Judgement, names: Sequence[str]) -> list[float]:
+    """The named features of one judged pair; a feature the checker did not measure is an error."""
+    values = [FEATURES[name](claim, evidence, judged) for name in names]
+    if None in values:
+        raise ValueError(f"the checker did not measure {names[values.index(None)]}, which its calibration uses")
+    return [float(value) for value in values]  # type: ignore[arg-type]
+
+
+def measured_features(judgements: Sequence[Judgement]) -> tuple[str, ...]:
+    """The features every one of these judgements has: the base ones, plus the weakest gain when measured.
+
+    >>> measured_features([Judgement(0.9, 0.0, 0.1, weakest_gain=-1.0)])
+    ('support_log_odds', 'word_overlap', 'weakest_gain')
+    """
+    measured = all(judged.weakest_gain is not None for judged in judgements)
+    return BASE_FEATURES + (("weakest_gain",) if measured and judgements else ())
 
 
 def log_odds(probability: float) -> float:
@@ -96,8 +122,13 @@ def calibration_for(checker_name: str, path: Path | None = None) -> Calibration:
         return Calibration()
     try:
         weights = stored.get("weights")
-        return Calibration(float(stored["threshold"]),
-                           None if not weights else tuple(float(weights[k]) for k in ("bias", *FEATURES)))
+        if not weights:
+            return Calibration(float(stored["threshold"]))
+        features = tuple(name for name in weights if name != "bias")
+        unknown = [name for name in features if name not in FEATURES]
+        if unknown or not features:
+            raise ValueError(f"unknown features {unknown}" if unknown else "weights without features")
+        return Calibration(float(stored["threshold"]), tuple(float(weights[k]) for k in ("bias", *features)), features)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"{path}: the calibration of {checker_name} is unreadable ({error!r}); "
                          "run bench/calibrate_checker.py again") from error

@@ -3,10 +3,12 @@
 Checkers score (claim, passage) pairs as probabilities (supports, contradicts, does not say):
 - ``LLMJudge``: the loaded decoder answers a one-letter multiple choice; scored from next-token
   probabilities, with each passage's prompt prefix computed once and the claims judged against it
-  together, up to 8 per forward pass (rag/generate.py ``choice_probabilities``).
+  together, up to 8 per forward pass (rag/generate.py ``continuations``). The same pass gives the
+  log-probability of each claim token after the passage; against the claim read without a passage it shows
+  the token the passage helps least (``weakest_gain``): a claim with one unsupported part has one.
 - ``OverlapChecker``: word overlap; deterministic and free, for tests and as a fallback.
-The checker's support is then calibrated (rag/calibration.py: combined with word overlap, thresholded as
-fitted on BEGIN dev), and a lexical guard lowers the score of a claim whose numbers or names are missing
+The checker's judgement is then calibrated (rag/calibration.py: its support combined with word overlap
+and, for the judge, the weakest gain; thresholded as fitted on BEGIN dev), and a lexical guard lowers the score of a claim whose numbers or names are missing
 from its evidence.
 """
 
@@ -21,7 +23,7 @@ from rag.calibration import Calibration, calibration_for
 from rag.citations import strip_citations
 from rag.claims import best_span, is_claim, missing_literals, word_overlap
 from rag.prompts import ABSTAIN_TEXT
-from rag.types import Answer, Evidence, Passage, Sentence, Verdict
+from rag.types import Answer, Continuation, Evidence, Judgement, Passage, Sentence, Verdict
 
 POLICIES = ("flag", "strict", "regenerate", "off")  # regenerate: the pipeline retries once
 CHOICES = ("A", "B", "C")  # supports, contradicts, does not say
@@ -38,8 +40,8 @@ class Checker(Protocol):
     @property
     def name(self) -> str: ...
 
-    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
-        """(P supports, P contradicts, P does not say) for each (claim, passage) pair."""
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
+        """A judgement of each (claim, passage) pair."""
         ...
 
 
@@ -51,8 +53,8 @@ class OverlapChecker:
     def name(self) -> str:
         return "overlap"
 
-    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
-        return [(overlap, 0.0, 1.0 - overlap) for overlap in (word_overlap(c, p) for c, p in pairs)]
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
+        return [Judgement(overlap, 0.0, 1.0 - overlap) for overlap in (word_overlap(c, p) for c, p in pairs)]
 
 
 @dataclass
@@ -67,24 +69,41 @@ class LLMJudge:
         self.generator.warm_up()  # type: ignore[attr-defined]
         return f"llm-judge:{self.generator.name}"  # type: ignore[attr-defined]
 
-    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
+        claims = [strip_citations(claim) for claim, _ in pairs]
+        unique = list(dict.fromkeys(claims))
+        alone = dict(zip(unique, self._read("", unique)))
         by_passage: dict[str, list[int]] = {}
         for index, (_, passage) in enumerate(pairs):
             by_passage.setdefault(passage, []).append(index)
-        scores: list[tuple[float, float, float]] = [(0.0, 0.0, 1.0)] * len(pairs)
+        judgements: list[Judgement] = [Judgement(0.0, 0.0, 1.0)] * len(pairs)
         for passage, indices in by_passage.items():
-            prefix, tail = self._template(passage)
-            rows = self.generator.choice_probabilities(  # type: ignore[attr-defined]
-                prefix, [strip_citations(pairs[i][0]) + tail for i in indices], list(CHOICES))
-            for i, row in zip(indices, rows):
-                scores[i] = (row[0], row[1], row[2])
-        return scores
+            for i, run in zip(indices, self._read(passage, [claims[i] for i in indices])):
+                gain = weakest_gain(run.token_log_probs, alone[claims[i]].token_log_probs)
+                judgements[i] = Judgement(*run.choices, weakest_gain=gain)
+        return judgements
+
+    def _read(self, passage: str, claims: list[str]) -> list[Continuation]:
+        """The judge's prompt run on each claim after this passage ("" reads the claims alone)."""
+        prefix, tail = self._template(passage)
+        return self.generator.continuations(prefix, claims, tail, list(CHOICES))  # type: ignore[attr-defined]
 
     def _template(self, passage: str) -> tuple[str, str]:
         messages = [{"role": "system", "content": JUDGE_SYSTEM},
                     {"role": "user", "content": f"Passage:\n{passage}\n\nClaim: {_CLAIM_MARK}"}]
         prefix, tail = self.generator.render_chat(messages).split(_CLAIM_MARK)  # type: ignore[attr-defined]
         return prefix, tail
+
+
+def weakest_gain(with_passage: Sequence[float], alone: Sequence[float]) -> float:
+    """How much the passage raises the log-probability of the claim token it helps least (the lowest
+    pointwise mutual information of a token with the passage): near 0 or above when every part of the claim
+    follows from the passage, far below 0 when some part is news to it. 0.0 for an empty claim.
+
+    >>> weakest_gain([-0.1, -0.2, -3.0], [-2.0, -0.3, -0.5])
+    -2.5
+    """
+    return min((a - b for a, b in zip(with_passage, alone, strict=True)), default=0.0)
 
 
 @dataclass(frozen=True)
@@ -110,8 +129,8 @@ def check_answer(answer: Answer, checker: Checker, settings: CheckSettings = Che
     texts = [passage.text for passage in answer.passages]
     plans = [_candidates(s, texts) if is_claim(s.text) else [] for s in answer.sentences]
     pairs = [(s.text, texts[n - 1]) for s, plan in zip(answer.sentences, plans) for n in plan]
-    scores = iter(checker.judge(pairs))
-    sentences = tuple(_judged(s, plan, [next(scores) for _ in plan], answer.passages, calibration, settings) if plan
+    judgements = iter(checker.judge(pairs))
+    sentences = tuple(_judged(s, plan, [next(judgements) for _ in plan], answer.passages, calibration, settings) if plan
                       else replace(s, verdict="skipped") for s, plan in zip(answer.sentences, plans))
     return _apply_policy(replace(answer, sentences=sentences), settings.policy)
 
@@ -123,16 +142,16 @@ def _candidates(sentence: Sentence, texts: list[str]) -> list[int]:
     return list(sentence.citations) + extra
 
 
-def _judged(sentence: Sentence, plan: list[int], scores: list[tuple[float, float, float]],
+def _judged(sentence: Sentence, plan: list[int], judgements: list[Judgement],
             passages: Sequence[Passage], calibration: Calibration, settings: CheckSettings) -> Sentence:
     """The verdict from the passage with the best calibrated score, after the lexical guard."""
-    calibrated = [calibration.score(sentence.text, passages[n - 1].text, raw[0]) for n, raw in zip(plan, scores)]
+    calibrated = [calibration.score(sentence.text, passages[n - 1].text, judged) for n, judged in zip(plan, judgements)]
     best = max(range(len(plan)), key=calibrated.__getitem__)
-    number, (raw_support, contradict, _) = plan[best], scores[best]
+    number, judged = plan[best], judgements[best]
     evidence_text = passages[number - 1].text
     guard_context = f"{evidence_text}\n{document_label(passages[number - 1].doc)}"  # names from the document's title count
     support, missing = guarded_support(sentence.text, guard_context, calibrated[best], settings.threshold)
-    verdict = _label(sentence.text, evidence_text, support, contradict > raw_support, settings)
+    verdict = _label(sentence.text, evidence_text, support, judged.contradict > judged.support, settings)
     start, end = best_span(sentence.text, evidence_text)
     note = _note(sentence, number, verdict.label, missing)
     return replace(sentence, verdict=verdict.label, score=round(support, 4),
@@ -238,12 +257,12 @@ class NLIChecker:
             self._model = AutoModelForSequenceClassification.from_pretrained(self.location).to(
                 resolve_device(self.device)).eval()
 
-    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, float, float]]:
+    def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
         import torch
 
         self.warm_up()
         support, contradict = label_roles(self._model.config.id2label)  # type: ignore[attr-defined]
-        scores: list[tuple[float, float, float]] = []
+        judgements: list[Judgement] = []
         for start in range(0, len(pairs), self.batch_size):
             batch = pairs[start:start + self.batch_size]
             inputs = self._tokenizer([p for _, p in batch], [strip_citations(c) for c, _ in batch],  # type: ignore[operator]
@@ -252,5 +271,5 @@ class NLIChecker:
                 logits = self._model(**inputs.to(self._model.device)).logits  # type: ignore[attr-defined]
             for row in torch.softmax(logits.float(), dim=-1).tolist():
                 yes, no = sum(row[i] for i in support), sum(row[i] for i in contradict)
-                scores.append((yes, no, max(0.0, 1.0 - yes - no)))
-        return scores
+                judgements.append(Judgement(yes, no, max(0.0, 1.0 - yes - no)))
+        return judgements

@@ -12,7 +12,7 @@ from rag.embedders import quiet_transformers, resolve_device, word_tokens
 from rag.models import resolve_generator
 from rag.prompts import ABSTAIN_TEXT
 from rag.protocols import Generator, Messages
-from rag.types import GenerationOptions
+from rag.types import Continuation, GenerationOptions
 
 
 JUDGE_BATCH_SIZE = 8  # claims judged together against one passage; each holds a copy of the passage's cache
@@ -30,6 +30,27 @@ def pick_dtype(device: str) -> Any:
     import torch
 
     return torch.bfloat16 if device.startswith("cuda") or cpu_has_fast_bf16() else torch.float32
+
+
+def choice_shares(logits: Any, choice_ids: list[list[int]]) -> tuple[float, ...]:
+    """Each choice's share of the next-token probability mass the choices hold together."""
+    import torch
+
+    probabilities = torch.softmax(logits.float(), dim=-1)
+    mass = [float(probabilities[ids].sum()) for ids in choice_ids]
+    return tuple(m / max(sum(mass), 1e-12) for m in mass)
+
+
+def token_log_probs(first_logits: Any, row_logits: Any, ids: list[int]) -> tuple[float, ...]:
+    """log P of each token in ``ids``: the first predicted by ``first_logits`` (the position before them),
+    the others by the last ``len(ids) - 1`` rows of ``row_logits`` before its end (left padding comes first)."""
+    import torch
+
+    if not ids:
+        return ()
+    predicting = torch.cat([first_logits[None], row_logits[row_logits.shape[0] - len(ids):-1]])
+    log_probs = torch.log_softmax(predicting.float(), dim=-1)
+    return tuple(log_probs[torch.arange(len(ids)), torch.tensor(ids, device=log_probs.device)].tolist())
 
 
 @dataclass
@@ -80,43 +101,49 @@ class TransformersGenerator:
         if failure:
             raise failure[0]
 
-    def choice_probabilities(self, prefix: str, suffixes: list[str], choices: list[str],
-                             batch_size: int | None = None) -> list[list[float]]:
-        """P(next token is each choice) after ``prefix + suffix``, for each suffix, normalised over the
-        choices. The prefix runs once; its key/value cache serves every suffix, ``batch_size`` suffixes per
-        forward pass: one pass reads all the weights once, so batching pays on a CPU too (bench/judge.py)."""
+    def continuations(self, prefix: str, texts: list[str], tail: str, choices: list[str],
+                      batch_size: int | None = None) -> list[Continuation]:
+        """For each text, what the model makes of ``prefix + text + tail``: the choices' probabilities for the
+        next token, and the log-probability of each of the text's tokens. The prefix runs once; its key/value
+        cache serves every text, ``batch_size`` texts per forward pass: one pass reads all the weights once,
+        so batching pays on a CPU too (bench/judge.py)."""
         import torch
 
         self.warm_up()
         choice_ids = [self._single_token_ids(choice) for choice in choices]
+        text_ids, tail_ids = [self._token_ids(text) for text in texts], self._token_ids(tail)
         size = batch_size or JUDGE_BATCH_SIZE
-        order = sorted(range(len(suffixes)), key=lambda i: len(suffixes[i]))  # similar lengths pad less
-        rows: dict[int, list[float]] = {}
+        order = sorted(range(len(texts)), key=lambda i: len(text_ids[i]))  # similar lengths pad less
+        found: dict[int, Continuation] = {}
         with self._lock, torch.inference_mode():
-            cache, prefix_length = self._prefix_cache(prefix)
+            cache, prefix_length, next_logits = self._prefix_cache(prefix)
             for start in range(0, len(order), size):
                 batch = order[start:start + size]
-                logits = self._suffix_logits(cache, prefix_length, [suffixes[i] for i in batch])
-                for i, row in zip(batch, torch.softmax(logits.float(), dim=-1)):
-                    mass = [float(row[ids].sum()) for ids in choice_ids]
-                    rows[i] = [m / max(sum(mass), 1e-12) for m in mass]
-        return [rows[i] for i in range(len(suffixes))]
+                logits = self._suffix_logits(cache, prefix_length, [text_ids[i] + tail_ids for i in batch])
+                for i, row in zip(batch, logits):
+                    found[i] = Continuation(choice_shares(row[-1], choice_ids),
+                                            token_log_probs(next_logits, row[:row.shape[0] - len(tail_ids)], text_ids[i]))
+        return [found[i] for i in range(len(texts))]
 
-    def _prefix_cache(self, prefix: str) -> tuple[Any, int]:
+    def _token_ids(self, text: str) -> list[int]:
+        return self._tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+
+    def _prefix_cache(self, prefix: str) -> tuple[Any, int, Any]:
+        """The prefix's key/value cache, its length in tokens, and the logits of the token after it."""
         ids = self._tokenizer(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self._model.device)
-        return self._model(ids, use_cache=True, logits_to_keep=1).cache, ids.shape[1]
+        output = self._model(ids, use_cache=True, logits_to_keep=1)
+        return output.cache, ids.shape[1], output.logits[0, -1]
 
-    def _suffix_logits(self, cache: Any, prefix_length: int, suffixes: list[str]) -> Any:
-        """Next-token logits after each suffix, run together on the prefix's cache; the cache is left as it
-        was (the prefix alone, batch of one)."""
+    def _suffix_logits(self, cache: Any, prefix_length: int, suffixes: list[list[int]]) -> Any:
+        """The logits at every position of each suffix (token ids), run together on the prefix's cache and
+        padded on the left; the cache is left as it was (the prefix alone, batch of one)."""
         import torch
 
-        ids, mask, positions = self._left_padded([self._tokenizer(s, add_special_tokens=False)["input_ids"]
-                                                  for s in suffixes], prefix_length)
+        ids, mask, positions = self._left_padded(suffixes, prefix_length)
         device = self._model.device
         cache.batch_repeat_interleave(len(suffixes))
         logits = self._model(ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                             cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+                             cache=cache, use_cache=True, logits_to_keep=ids.shape[1]).logits
         cache.crop(-ids.shape[1])
         cache.batch_select_indices(torch.tensor([0], device=device))
         return logits

@@ -110,6 +110,24 @@ class GenerationOptions:
 
 
 @dataclass(frozen=True)
+class Continuation:
+    """What a decoder makes of ``prefix + text + tail`` (rag/generate.py ``continuations``)."""
+
+    choices: tuple[float, ...]  # P(next token is each choice) after the tail, normalised over the choices
+    token_log_probs: tuple[float, ...]  # log P of each of the text's tokens, given everything before it
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A checker's raw view of one (claim, passage) pair, before calibration."""
+
+    support: float  # P(the passage supports the claim)
+    contradict: float  # P(the passage makes the claim false)
+    neutral: float  # P(the passage does not say)
+    weakest_gain: float | None = None  # LLM judge: how little the passage helps the claim's least-helped token
+
+
+@dataclass(frozen=True)
 class Evidence:
     """Where a claim is supported: passage number (1-based) and a character span in its text."""
 

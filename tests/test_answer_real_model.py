@@ -65,9 +65,19 @@ def test_judging_claims_together_matches_one_at_a_time(real_pipeline) -> None:
     judge, generator = real_pipeline.checker, real_pipeline.generator
     prefix, tail = judge._template("Dredging of the main channel finished in September 2025 and deepened it to "
                                    "16.5 metres. Capital spending in 2025 was 212 million euros.")
-    suffixes = [claim + tail for claim in ("The channel is 16.5 metres deep.", "Spending was 212 million euros in "
-                                           "2025, mostly on dredging the main channel.", "It rained.")]
-    together = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=2)  # padded; 2 batches
-    alone = generator.choice_probabilities(prefix, suffixes, list(CHOICES), batch_size=1)
+    claims = ["The channel is 16.5 metres deep.", "Spending was 212 million euros in 2025, mostly on dredging the "
+              "main channel.", "It rained."]
+    together = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=2)]
+    alone = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=1)]
     assert max(abs(a - b) for r1, r2 in zip(together, alone) for a, b in zip(r1, r2)) < 0.05  # bf16: up to 0.03 seen
     assert [row.index(max(row)) for row in together] == [row.index(max(row)) for row in alone]
+
+
+@pytest.mark.slow
+def test_weakest_gain_finds_the_part_the_passage_does_not_explain(real_pipeline) -> None:
+    passage = ("Dredging of the main channel finished in September 2025 and deepened it to 16.5 metres. "
+               "Capital spending in 2025 was 212 million euros.")
+    copied, added = real_pipeline.checker.judge([("The channel was deepened to 16.5 metres in 2025.", passage),
+                                                 ("The channel was deepened to 16.5 metres in 2025 by Dutch divers.", passage)])
+    assert copied.weakest_gain is not None and added.weakest_gain is not None
+    assert copied.weakest_gain > added.weakest_gain + 1.0  # "Dutch divers" is news to the passage

@@ -22,6 +22,7 @@ from rag.eval.metrics import balanced_accuracy, best_threshold, bootstrap_interv
 from rag.eval.harness import answers_all
 from rag.eval.qa_data import json_lines, reading_eval_data
 from rag.eval.report import Histogram, Report
+from rag.types import Judgement
 
 
 @dataclass(frozen=True)
@@ -99,17 +100,28 @@ def judge_item(checker: Checker, item: FactCheckItem, calibration: Calibration) 
     """One results line: the checker's raw scores for the row; "score" is the calibrated, guarded support
     the product uses."""
     started = time.perf_counter()
-    support, contradict, _ = checker.judge([(item.judged_text, item.source)])[0]
-    return {"id": item.id, "claim_id": item.claim_id, "supported": item.supported,
-            "checker_support": round(support, 5), "contradict": round(contradict, 5),
-            **scored_fields(item, support, calibration), "seconds": round(time.perf_counter() - started, 3),
+    judged = checker.judge([(item.judged_text, item.source)])[0]
+    return {"id": item.id, "claim_id": item.claim_id, "supported": item.supported, **judgement_fields(judged),
+            **scored_fields(item, judged, calibration), "seconds": round(time.perf_counter() - started, 3),
             "claim": item.judged_text[:300]}
 
 
-def scored_fields(item: FactCheckItem, support: float, calibration: Calibration) -> dict[str, Any]:
-    """A row's "score" (the checker's raw support, calibrated, after the lexical guard: as the product
+def judgement_fields(judged: Judgement) -> dict[str, float]:
+    """The checker's raw judgement as a results line stores it (read back by ``stored_judgement``)."""
+    fields = {"checker_support": round(judged.support, 5), "contradict": round(judged.contradict, 5)}
+    return fields | ({} if judged.weakest_gain is None else {"weakest_gain": round(judged.weakest_gain, 4)})
+
+
+def stored_judgement(record: dict[str, Any]) -> Judgement:
+    """The raw judgement of a results line (written by ``judgement_fields``)."""
+    support, contradict = record["checker_support"], record["contradict"]
+    return Judgement(support, contradict, max(0.0, 1.0 - support - contradict), record.get("weakest_gain"))
+
+
+def scored_fields(item: FactCheckItem, judged: Judgement, calibration: Calibration) -> dict[str, Any]:
+    """A row's "score" (the checker's judgement, calibrated, after the lexical guard: as the product
     scores a sentence) and "missing"."""
-    calibrated = calibration.score(item.claim, item.source, support)
+    calibrated = calibration.score(item.claim, item.source, judged)
     guarded, missing = guarded_support(item.claim, item.source, calibrated, calibration.threshold)
     return {"score": round(guarded, 5), "missing": missing}
 

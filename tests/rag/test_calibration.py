@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rag import calibration as calibration_module
 from rag.calibration import Calibration, calibration_for, combined_support, fit_logistic, log_odds
 from rag.check import CheckSettings, check_answer
-from rag.types import Answer, Chunk, Passage, Sentence
+from rag.types import Answer, Chunk, Judgement, Passage, Sentence
 
 COPIED = "The channel was deepened to 16.5 metres in 2025."
 PASSAGE = "Dredging finished in 2025: the channel was deepened to 16.5 metres."
@@ -23,7 +23,7 @@ class ConstantChecker:
     name = "constant"
 
     def judge(self, pairs):
-        return [(0.5, 0.1, 0.4) for _ in pairs]
+        return [Judgement(0.5, 0.1, 0.4) for _ in pairs]
 
 
 def test_record_round_trips_through_the_file(tmp_path: Path) -> None:
@@ -38,10 +38,26 @@ def test_record_round_trips_through_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"judge-x": {"threshold": 0.7, "weights": {"bias": 1.0}}}))  # a feature missing
     with pytest.raises(ValueError, match="judge-x"):
         calibration_for("judge-x", path)
+    path.write_text(json.dumps({"judge-x": {"threshold": 0.7, "weights": {"bias": 1.0, "shoe_size": 2.0}}}))
+    with pytest.raises(ValueError, match="shoe_size"):
+        calibration_for("judge-x", path)
+
+
+def test_weights_are_stored_by_feature_name(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    stored = Calibration(0.4, (-1.0, 0.9, 4.0, 0.5), ("support_log_odds", "word_overlap", "weakest_gain"))
+    path.write_text(json.dumps({"judge-x": stored.record()}, sort_keys=True))  # the file's order is not the weights'
+    loaded = calibration_for("judge-x", path)
+    judged = Judgement(0.7, 0.1, 0.2, weakest_gain=-3.0)
+    assert loaded.score(COPIED, PASSAGE, judged) == pytest.approx(stored.score(COPIED, PASSAGE, judged))
+    assert loaded.score(COPIED, PASSAGE, judged) == pytest.approx(
+        combined_support((-1.0, 0.9, 4.0, 0.5), (log_odds(0.7), 1.0, -3.0)))
+    with pytest.raises(ValueError, match="weakest_gain"):  # a checker that does not measure it
+        stored.score(COPIED, PASSAGE, Judgement(0.7, 0.1, 0.2))
 
 
 def test_raw_support_is_the_score_without_weights() -> None:
-    assert Calibration(0.6).score(NOVEL, PASSAGE, 0.83) == 0.83
+    assert Calibration(0.6).score(NOVEL, PASSAGE, Judgement(0.83, 0.0, 0.17)) == 0.83
 
 
 @given(st.floats(0.01, 0.99), st.floats(0.01, 0.99), st.floats(0.0, 1.0), st.floats(0.0, 1.0))

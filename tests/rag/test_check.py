@@ -7,7 +7,7 @@ import pytest
 from rag.check import CheckSettings, OverlapChecker, check_answer
 from rag.claims import carry_note_citations, is_claim, literals, missing_literals
 from rag.prompts import ABSTAIN_TEXT
-from rag.types import Answer, Chunk, Passage, Sentence
+from rag.types import Answer, Chunk, Judgement, Passage, Sentence
 
 PORT = "Dredging of the main channel finished in September 2025 and deepened it to 16.5 metres. Spending was 212 million euros."
 LIBRARY = "The Brindlewood Public Library was founded in 1874 by the merchant Amalia Korsgaard."
@@ -29,7 +29,7 @@ class ScriptedChecker:
         return "scripted"
 
     def judge(self, pairs):
-        return [self.by_passage[passage] for _, passage in pairs]
+        return [Judgement(*self.by_passage[passage]) for _, passage in pairs]
 
 
 def test_literals_and_guard() -> None:
@@ -105,7 +105,8 @@ def test_nli_checker_reads_labels_from_a_local_model(tmp_path) -> None:
     checker = NLIChecker(str(tmp_path / "nli"), device="cpu", batch_size=2)
     scores = checker.judge([("The channel is 16.5 m deep.", PORT)] * 3 + [("Founded in 1874.", LIBRARY)])
     assert len(scores) == 4 and checker.name == "nli:nli"
-    assert all(abs(sum(row) - 1.0) < 1e-5 and min(row) >= 0 for row in scores)
+    assert all(abs(j.support + j.contradict + j.neutral - 1.0) < 1e-5 and min(j.support, j.contradict, j.neutral) >= 0
+               and j.weakest_gain is None for j in scores)
     assert scores[0] == pytest.approx(scores[2])
 
 

@@ -1,5 +1,6 @@
-"""The judge's batched claims on a shared prefix cache give what one long forward pass gives, on a tiny
-randomly initialised Qwen2 (no weights to load): padding, mask, positions and the restored cache."""
+"""The judge's batched claims on a shared prefix cache give what one long forward pass gives (the choices
+after each claim and the log-probability of each claim token), on a tiny randomly initialised Qwen2 (no
+weights to load): padding, mask, positions and the restored cache."""
 
 from __future__ import annotations
 
@@ -36,20 +37,26 @@ def tiny_generator() -> TransformersGenerator:
     return generator
 
 
-def one_pass(generator: TransformersGenerator, text: str, choices: list[str]) -> list[float]:
-    """The choices' normalised probabilities after ``text``, from a single forward pass without a cache."""
+def one_pass(generator: TransformersGenerator, text: str, choices: list[str], scored_from: int) -> tuple[list[float], list[float]]:
+    """The choices' normalised probabilities after ``text`` and the log-probability of each of its tokens from
+    ``scored_from`` on, from a single forward pass without a cache."""
+    ids = generator._tokenizer.encode(text)
     with torch.inference_mode():
-        logits = generator._model(torch.tensor([generator._tokenizer.encode(text)])).logits[0, -1]
-    probabilities = torch.softmax(logits.float(), dim=-1)
+        logits = generator._model(torch.tensor([ids])).logits[0].float()
+    probabilities = torch.softmax(logits[-1], dim=-1)
     mass = [float(probabilities[generator._tokenizer.encode(c)[0]]) for c in choices]
-    return [m / sum(mass) for m in mass]
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return [m / sum(mass) for m in mass], [float(log_probs[i - 1, ids[i]]) for i in range(scored_from, len(ids))]
 
 
 def test_batched_claims_match_one_forward_pass_each() -> None:
     generator, choices = tiny_generator(), ["A", "B", "C"]
-    prefix = "Passage: the port opened in 1874 and was deepened in 2025.\nClaim: "
-    suffixes = ["It opened in 1874.", "x", "The channel is now sixteen metres deep after dredging.", "No.", "Yes it was"]
-    expected = [one_pass(generator, prefix + suffix, choices) for suffix in suffixes]
+    prefix, tail = "Passage: the port opened in 1874 and was deepened in 2025.\nClaim: ", "\nAnswer:"
+    texts = ["It opened in 1874.", "x", "The channel is now sixteen metres deep after dredging.", "No.", "Yes it was"]
+    expected = [one_pass(generator, prefix + text + tail, choices, len(prefix)) for text in texts]
     for batch_size in (1, 2, 8):  # 2: three batches, each on the restored prefix cache, with padding
-        got = generator.choice_probabilities(prefix, suffixes, choices, batch_size=batch_size)
-        assert max(abs(a - b) for g, e in zip(got, expected) for a, b in zip(g, e)) < 1e-5, batch_size
+        got = generator.continuations(prefix, texts, tail, choices, batch_size=batch_size)
+        for run, (shares, log_probs), text in zip(got, expected, texts):
+            assert max(abs(a - b) for a, b in zip(run.choices, shares)) < 1e-5, batch_size
+            assert len(run.token_log_probs) == len(text)  # the text's tokens only, not the tail's
+            assert max(abs(a - b) for a, b in zip(run.token_log_probs, log_probs)) < 1e-4, batch_size
