@@ -198,7 +198,8 @@ def factcheck_report(dataset: str, config: dict[str, Any], records: list[dict[st
         Histogram("latency", "seconds per row", {"rows": [r["seconds"] for r in records]}))
     rows = tuple({**r, "correct": (r["score"] >= threshold) == r["supported"]} for r in records)
     return Report(f"Fact-check evaluation: {dataset}", config, metrics, histograms,
-                  ("id", "supported", "score", "checker_support", "correct", "missing", "seconds", "claim"), rows)
+                  ("id", "supported", "score", "checker_support", "weakest_gain", "correct", "missing", "seconds", "claim"),
+                  rows)
 
 
 def factcheck_suite(dataset: str, settings: Settings, limit: int | None, seed: int) -> FactCheckSuite:
