@@ -1,6 +1,6 @@
 """Calibrate a checker on BEGIN dev data (never on a test set) and store the calibration with it.
 
-    .venv/bin/python bench/calibrate_checker.py [--model default] [--checker judge|overlap|NLI_DIR] [-n 600]
+    .venv/bin/python bench/calibrate_checker.py [--model default] [--checker judge|judge+gain|overlap|NLI_DIR] [-n 600]
         [--seed 7] [--scores FILE] [--raw]
 
 Rows labelled 'Generic' are dropped; 'Fully attributable' is the positive class. The checker judges a

@@ -36,7 +36,7 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<model>-<N>-s<seed>, "
                         "RUN-rechecked for recheck); an interrupted run resumes when run again with the same folder")
     parser.add_argument("--model", help="generator model (default)")
-    parser.add_argument("--checker", help="judge (default), overlap, or a local NLI model dir")
+    parser.add_argument("--checker", help="judge (default), judge+gain, overlap, or a local NLI model dir")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON, no progress bar")
 
 

@@ -102,9 +102,10 @@ class TransformersGenerator:
             raise failure[0]
 
     def continuations(self, prefix: str, texts: list[str], tail: str, choices: list[str],
-                      batch_size: int | None = None) -> list[Continuation]:
+                      batch_size: int | None = None, scored: bool = True) -> list[Continuation]:
         """For each text, what the model makes of ``prefix + text + tail``: the choices' probabilities for the
-        next token, and the log-probability of each of the text's tokens. The prefix runs once; its key/value
+        next token, and (when ``scored``; else none) the log-probability of each of the text's tokens, which
+        needs the logits of every position, not just the last. The prefix runs once; its key/value
         cache serves every text, ``batch_size`` texts per forward pass: one pass reads all the weights once,
         so batching pays on a CPU too (bench/judge.py)."""
         import torch
@@ -119,10 +120,10 @@ class TransformersGenerator:
             cache, prefix_length, next_logits = self._prefix_cache(prefix)
             for start in range(0, len(order), size):
                 batch = order[start:start + size]
-                logits = self._suffix_logits(cache, prefix_length, [text_ids[i] + tail_ids for i in batch])
+                logits = self._suffix_logits(cache, prefix_length, [text_ids[i] + tail_ids for i in batch], scored)
                 for i, row in zip(batch, logits):
-                    found[i] = Continuation(choice_shares(row[-1], choice_ids),
-                                            token_log_probs(next_logits, row[:row.shape[0] - len(tail_ids)], text_ids[i]))
+                    read = token_log_probs(next_logits, row[:row.shape[0] - len(tail_ids)], text_ids[i]) if scored else ()
+                    found[i] = Continuation(choice_shares(row[-1], choice_ids), read)
         return [found[i] for i in range(len(texts))]
 
     def _token_ids(self, text: str) -> list[int]:
@@ -134,16 +135,16 @@ class TransformersGenerator:
         output = self._model(ids, use_cache=True, logits_to_keep=1)
         return output.cache, ids.shape[1], output.logits[0, -1]
 
-    def _suffix_logits(self, cache: Any, prefix_length: int, suffixes: list[list[int]]) -> Any:
-        """The logits at every position of each suffix (token ids), run together on the prefix's cache and
-        padded on the left; the cache is left as it was (the prefix alone, batch of one)."""
+    def _suffix_logits(self, cache: Any, prefix_length: int, suffixes: list[list[int]], every_position: bool) -> Any:
+        """The logits at every position of each suffix (token ids), or at the last one only, run together on
+        the prefix's cache and padded on the left; the cache is left as it was (the prefix alone, batch of one)."""
         import torch
 
         ids, mask, positions = self._left_padded(suffixes, prefix_length)
         device = self._model.device
         cache.batch_repeat_interleave(len(suffixes))
         logits = self._model(ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                             cache=cache, use_cache=True, logits_to_keep=ids.shape[1]).logits
+                             cache=cache, use_cache=True, logits_to_keep=ids.shape[1] if every_position else 1).logits
         cache.crop(-ids.shape[1])
         cache.batch_select_indices(torch.tensor([0], device=device))
         return logits

@@ -134,11 +134,13 @@ def open_pipeline(settings: Settings, generator: Generator | None = None,
 
 def make_checker(spec: str, generator: Generator, device: str = "auto") -> Checker:
     """'judge' (default): the loaded decoder when it is a transformers model, else word overlap;
-    'overlap'; or the path of a local NLI sequence-classification model."""
-    if spec == "overlap" or (spec == "judge" and not isinstance(generator, TransformersGenerator)):
+    'judge+gain': the same, also measuring each claim's weakest gain; 'overlap'; or the path of a local NLI
+    sequence-classification model."""
+    judges = {"judge": False, "judge+gain": True}
+    if spec == "overlap" or (spec in judges and not isinstance(generator, TransformersGenerator)):
         return OverlapChecker()
-    if spec == "judge":
-        return LLMJudge(generator)
+    if spec in judges:
+        return LLMJudge(generator, weakest_gain=judges[spec])
     return NLIChecker(spec, device)
 
 

@@ -124,7 +124,7 @@ class Judgement:
     support: float  # P(the passage supports the claim)
     contradict: float  # P(the passage makes the claim false)
     neutral: float  # P(the passage does not say)
-    weakest_gain: float | None = None  # LLM judge: how little the passage helps the claim's least-helped token
+    weakest_gain: float | None = None  # judge+gain: the lowest gain in log-probability a claim token gets from the passage
 
 
 @dataclass(frozen=True)

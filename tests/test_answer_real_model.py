@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import IngestOptions, ingest_paths
+from rag.check import LLMJudge
 from rag.config import Settings
 from rag.pipeline import AskOptions, open_pipeline
 
@@ -74,10 +75,15 @@ def test_judging_claims_together_matches_one_at_a_time(real_pipeline) -> None:
 
 
 @pytest.mark.slow
-def test_weakest_gain_finds_the_part_the_passage_does_not_explain(real_pipeline) -> None:
+def test_weakest_gain_flags_a_detail_the_passage_makes_unlikely(real_pipeline) -> None:
     passage = ("Dredging of the main channel finished in September 2025 and deepened it to 16.5 metres. "
                "Capital spending in 2025 was 212 million euros.")
-    copied, added = real_pipeline.checker.judge([("The channel was deepened to 16.5 metres in 2025.", passage),
-                                                 ("The channel was deepened to 16.5 metres in 2025 by Dutch divers.", passage)])
-    assert copied.weakest_gain is not None and added.weakest_gain is not None
-    assert copied.weakest_gain > added.weakest_gain + 1.0  # "Dutch divers" is news to the passage
+    pairs = [(claim, passage) for claim in ("The channel was deepened to 16.5 metres in 2025.",
+                                            "The channel was deepened to 12 metres in 2025.",
+                                            "The channel was deepened to 16.5 metres in 1998.")]
+    copied, other_depth, other_year = LLMJudge(real_pipeline.generator, weakest_gain=True).judge(pairs)
+    assert copied.weakest_gain is not None and other_depth.weakest_gain is not None and other_year.weakest_gain is not None
+    assert copied.weakest_gain > max(other_depth.weakest_gain, other_year.weakest_gain) + 2.0  # seen: -0.3 vs -3.8, -5.1
+    default = real_pipeline.checker.judge(pairs)  # the default judge does not read the claims alone
+    assert [j.weakest_gain for j in default] == [None, None, None]
+    assert [j.support for j in default] == pytest.approx([copied.support, other_depth.support, other_year.support], abs=1e-6)

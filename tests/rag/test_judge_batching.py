@@ -60,3 +60,6 @@ def test_batched_claims_match_one_forward_pass_each() -> None:
             assert max(abs(a - b) for a, b in zip(run.choices, shares)) < 1e-5, batch_size
             assert len(run.token_log_probs) == len(text)  # the text's tokens only, not the tail's
             assert max(abs(a - b) for a, b in zip(run.token_log_probs, log_probs)) < 1e-4, batch_size
+    unscored = generator.continuations(prefix, texts, tail, choices, batch_size=2, scored=False)
+    assert [run.token_log_probs for run in unscored] == [()] * len(texts)
+    assert max(abs(a - b) for run, (shares, _) in zip(unscored, expected) for a, b in zip(run.choices, shares)) < 1e-5
