@@ -1,12 +1,12 @@
 """Calibrate a checker on BEGIN dev data (never on a test set) and store the calibration with it.
 
-    .venv/bin/python bench/calibrate_checker.py [--model default] [--checker judge|judge+gain|overlap|NLI_DIR] [-n 600]
-        [--seed 7] [--scores FILE] [--raw]
+    .venv/bin/python bench/calibrate_checker.py [--model default] [--checker judge|judge+gain|overlap|NLI_DIR]
+        [-n 600] [--seed 7] [--scores FILE] [--raw]
 
 Rows labelled 'Generic' are dropped; 'Fully attributable' is the positive class. The checker judges a
 seeded sample (its raw judgements can be kept in --scores FILE, by checker name, and are reused from there); then
 a logistic combination of the support's log-odds, the claim's word overlap with the source and, when the
-checker measures it (the LLM judge), the weakest token's gain from the source is fitted (--raw: no
+checker measures it (judge+gain), the weakest token's gain from the source is fitted (--raw: no
 combination), and the threshold on the combined score that maximises balanced accuracy is chosen. Both
 go to rag/calibration.json under the checker's name, with the sample, its balanced accuracy and ROC AUC
 (combined and raw); check_answer and the fact-check evaluation use them by default.

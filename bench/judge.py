@@ -4,8 +4,9 @@
 
 Judges ``--claims`` claims against the first 200 words of data/sample/helios-h2-battery-faq.md (the judge prompt of
 rag/check.py) with batch sizes 1, 4 and all, prints seconds per claim for each (best of ``--repeats``) and
-the largest difference between the batched and the one-at-a-time probabilities; then the whole judge's
-seconds per claim (it also reads the claims without the passage, for the weakest gain).
+the largest difference between the batched and the one-at-a-time probabilities; then the seconds per
+claim of the whole checker, the default judge and judge+gain (which also reads each claim token's
+log-probability and the claims without the passage).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.check import CHOICES, LLMJudge  # noqa: E402
 from rag.config import load_settings  # noqa: E402
-from rag.generate import JUDGE_BATCH_SIZE, TransformersGenerator  # noqa: E402
+from rag.generate import TransformersGenerator  # noqa: E402
 
 PASSAGE = Path(__file__).resolve().parent.parent / "data" / "sample" / "helios-h2-battery-faq.md"
 CLAIMS = ["The battery can be charged in about two hours.", "The warranty covers eight years.",
@@ -62,9 +63,9 @@ def main() -> None:
         drift = max(abs(a - b) for r1, r2 in zip(one, rows) for a, b in zip(r1, r2))
         print(f"batch {size}: {seconds / len(claims):.3f} s per claim ({one_s / seconds:.2f}x batch 1); "
               f"largest probability difference to batch 1: {drift:.4f}")
-    whole = min(timed_judge(judge, passage, claims) for _ in range(args.repeats))
-    print(f"the whole judge (batches of {JUDGE_BATCH_SIZE}, plus the claims read without the passage for the weakest "
-          f"gain): {whole / len(claims):.3f} s per claim")
+    for checker in (judge, LLMJudge(generator, weakest_gain=True)):
+        whole = min(timed_judge(checker, passage, claims) for _ in range(args.repeats))
+        print(f"{checker.name}, whole checker: {whole / len(claims):.3f} s per claim")
 
 
 def timed_judge(judge: LLMJudge, passage: str, claims: list[str]) -> float:

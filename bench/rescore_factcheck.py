@@ -3,8 +3,8 @@
     .venv/bin/python bench/rescore_factcheck.py RUN [--eval-data DIR]
 
 A row's raw checker judgement (`checker_support`, `contradict`, `weakest_gain` in results.jsonl) depends
-neither on the calibration (rag/calibration.json) nor on the guard, so a change to either can be measured on an existing
-`rag eval wice|begin|halueval` run without judging again (75 minutes for WiCE on a 2-core CPU). Prints the
+neither on the calibration (rag/calibration.json) nor on the guard, so a change to either can be measured
+on an existing `rag eval wice|begin|halueval` run without judging again (75 minutes for WiCE on a 2-core CPU). Prints the
 run's stored metrics next to the re-scored ones; writes nothing.
 """
 

@@ -1,7 +1,7 @@
 """How a checker's raw support becomes the score its verdicts use, as fitted on BEGIN dev data.
 
 bench/calibrate_checker.py fits, per checker, a logistic combination of the support's log-odds, the
-claim's word overlap with the evidence and, when the checker measures it (the LLM judge), the weakest
+claim's word overlap with the evidence and, when the checker measures it (``judge+gain``), the weakest
 token's gain from the passage (rag/check.py ``weakest_gain``), and the threshold on the combined score that
 maximises balanced accuracy; both are stored in rag/calibration.json, the weights by feature name. A
 checker without stored weights is thresholded on its raw support.
@@ -39,7 +39,8 @@ class Calibration:
 
         >>> Calibration().score("The port is deep.", "The port is shallow.", Judgement(0.8, 0.1, 0.1))
         0.8
-        >>> round(Calibration(0.5, (-1.0, 1.0, 2.0)).score("the port is deep", "a deep port", Judgement(0.5, 0, 0.5)), 4)
+        >>> even = Judgement(0.5, 0.0, 0.5)
+        >>> round(Calibration(0.5, (-1.0, 1.0, 2.0)).score("the port is deep", "a deep port", even), 4)
         0.7311
         """
         if self.weights is None:

@@ -3,15 +3,15 @@
 Checkers score (claim, passage) pairs as probabilities (supports, contradicts, does not say):
 - ``LLMJudge``: the loaded decoder answers a one-letter multiple choice; scored from next-token
   probabilities, with each passage's prompt prefix computed once and the claims judged against it
-  together, up to 8 per forward pass (rag/generate.py ``continuations``). The same pass gives the
-  log-probability of each claim token after the passage; the ``judge+gain`` checker also reads the claim
-  without a passage, to find the token the passage helps least (``weakest_gain``): a detail that
+  together, up to 8 per forward pass (rag/generate.py ``continuations``). The ``judge+gain`` variant also
+  takes from that pass the log-probability of each claim token after the passage and reads the claim once
+  more without a passage, to find the token the passage helps least (``weakest_gain``): a detail that
   conflicts with the passage is far less likely after it. Measured on BEGIN, HaluEval and WiCE, it is not
   the default (README).
 - ``OverlapChecker``: word overlap; deterministic and free, for tests and as a fallback.
 The checker's judgement is then calibrated (rag/calibration.py: its support combined with word overlap
-and, for ``judge+gain``, the weakest gain; thresholded as fitted on BEGIN dev), and a lexical guard lowers the score of a claim whose numbers or names are missing
-from its evidence.
+and, for ``judge+gain``, the weakest gain; thresholded as fitted on BEGIN dev), and a lexical guard
+lowers the score of a claim whose numbers or names are missing from its evidence.
 """
 
 from __future__ import annotations
