@@ -69,8 +69,7 @@ def judged(checker: Checker, sample: list[FactCheckItem], scores_file: Path | No
     """The checker's raw judgement per row (batches of 8), reusing this checker's rows already in scores_file;
     and the mean seconds per newly judged row (None when all were reused)."""
     stored = scores_file.read_text().splitlines() if scores_file and scores_file.is_file() else []
-    known = {row["id"]: stored_judgement(row) for row in complete_lines(stored)
-             if row.get("checker") == checker.name and "checker_support" in row}
+    known = {row["id"]: stored_judgement(row) for row in complete_lines(stored) if row.get("checker") == checker.name}
     pending = [item for item in sample if item.id not in known]
     started = time.perf_counter()
     with open(scores_file, "a") if scores_file else open(os.devnull, "w") as out:

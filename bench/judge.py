@@ -38,7 +38,8 @@ def timed(judge: LLMJudge, generator: TransformersGenerator, passage: str, claim
     best, rows = float("inf"), []
     for _ in range(repeats):
         started = time.perf_counter()
-        rows = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=size)]
+        rows = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=size,
+                                                               scored=False)]  # the default judge's pass
         best = min(best, time.perf_counter() - started)
     return best, rows
 
@@ -69,6 +70,7 @@ def main() -> None:
 
 
 def timed_judge(judge: LLMJudge, passage: str, claims: list[str]) -> float:
+    """Seconds the checker takes to judge every claim against the passage."""
     started = time.perf_counter()
     judge.judge([(claim, passage) for claim in claims])
     return time.perf_counter() - started

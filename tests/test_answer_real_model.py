@@ -68,8 +68,10 @@ def test_judging_claims_together_matches_one_at_a_time(real_pipeline) -> None:
                                    "16.5 metres. Capital spending in 2025 was 212 million euros.")
     claims = ["The channel is 16.5 metres deep.", "Spending was 212 million euros in 2025, mostly on dredging the "
               "main channel.", "It rained."]
-    together = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=2)]
-    alone = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=1)]
+    together = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=2,
+                                                                scored=False)]  # the default judge's path
+    alone = [run.choices for run in generator.continuations(prefix, claims, tail, list(CHOICES), batch_size=1,
+                                                             scored=False)]
     assert max(abs(a - b) for r1, r2 in zip(together, alone) for a, b in zip(r1, r2)) < 0.05  # bf16: up to 0.03 seen
     assert [row.index(max(row)) for row in together] == [row.index(max(row)) for row in alone]
 
@@ -86,4 +88,5 @@ def test_weakest_gain_flags_a_detail_the_passage_makes_unlikely(real_pipeline) -
     assert copied.weakest_gain > max(other_depth.weakest_gain, other_year.weakest_gain) + 2.0  # seen: -0.3 vs -3.8, -5.1
     default = real_pipeline.checker.judge(pairs)  # the default judge does not read the claims alone
     assert [j.weakest_gain for j in default] == [None, None, None]
-    assert [j.support for j in default] == pytest.approx([copied.support, other_depth.support, other_year.support], abs=1e-6)
+    supports = [copied.support, other_depth.support, other_year.support]  # the same pass, but bf16 logits of
+    assert [j.support for j in default] == pytest.approx(supports, abs=0.02)  # every position, not the last only

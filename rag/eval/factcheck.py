@@ -114,7 +114,9 @@ def judgement_fields(judged: Judgement) -> dict[str, float]:
 
 def stored_judgement(record: dict[str, Any]) -> Judgement:
     """The raw judgement of a results line (written by ``judgement_fields``)."""
-    support, contradict = record["checker_support"], record["contradict"]
+    # "support": bench/calibrate_checker.py's score files from before judgements were Judgement objects
+    support = record["checker_support"] if "checker_support" in record else record["support"]
+    contradict = record["contradict"]
     return Judgement(support, contradict, max(0.0, 1.0 - support - contradict), record.get("weakest_gain"))
 
 
@@ -198,8 +200,13 @@ def factcheck_report(dataset: str, config: dict[str, Any], records: list[dict[st
         Histogram("latency", "seconds per row", {"rows": [r["seconds"] for r in records]}))
     rows = tuple({**r, "correct": (r["score"] >= threshold) == r["supported"]} for r in records)
     return Report(f"Fact-check evaluation: {dataset}", config, metrics, histograms,
-                  ("id", "supported", "score", "checker_support", "weakest_gain", "correct", "missing", "seconds", "claim"),
-                  rows)
+                  factcheck_columns(records), rows)
+
+
+def factcheck_columns(records: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The per-row table's columns; the weakest gain only when the checker measured it (judge+gain)."""
+    gain = ("weakest_gain",) if any("weakest_gain" in record for record in records) else ()
+    return ("id", "supported", "score", "checker_support", *gain, "correct", "missing", "seconds", "claim")
 
 
 def factcheck_suite(dataset: str, settings: Settings, limit: int | None, seed: int) -> FactCheckSuite:

@@ -35,7 +35,7 @@ def test_record_round_trips_through_the_file(tmp_path: Path) -> None:
     assert calibration_for("judge-x", tmp_path / "missing.json") == Calibration()
     path.write_text(json.dumps({"judge-x": {"threshold": 0.7}}))  # older files: a threshold, no weights
     assert calibration_for("judge-x", path) == Calibration(0.7, None)
-    path.write_text(json.dumps({"judge-x": {"threshold": 0.7, "weights": {"bias": 1.0}}}))  # a feature missing
+    path.write_text(json.dumps({"judge-x": {"threshold": 0.7, "weights": {"bias": 1.0}}}))  # weights without features
     with pytest.raises(ValueError, match="judge-x"):
         calibration_for("judge-x", path)
     path.write_text(json.dumps({"judge-x": {"threshold": 0.7, "weights": {"bias": 1.0, "shoe_size": 2.0}}}))

@@ -7,7 +7,7 @@ import pytest
 from rag.check import CheckSettings, OverlapChecker, check_answer
 from rag.claims import carry_note_citations, is_claim, literals, missing_literals
 from rag.prompts import ABSTAIN_TEXT
-from rag.types import Answer, Chunk, Judgement, Passage, Sentence
+from rag.types import Answer, Chunk, Continuation, Judgement, Passage, Sentence
 
 PORT = "Dredging of the main channel finished in September 2025 and deepened it to 16.5 metres. Spending was 212 million euros."
 LIBRARY = "The Brindlewood Public Library was founded in 1874 by the merchant Amalia Korsgaard."
@@ -125,3 +125,41 @@ def test_a_trailing_note_cites_for_the_uncited_claims_before_it() -> None:
     sentences[1] = Sentence(sentences[1].text, (1,))
     carried = [s.citations for s in carry_note_citations(sentences)]
     assert carried == [(1,), (1,), (2, 3), (2, 3), (2, 3)]  # stops at the claim that cites for itself
+
+
+@dataclass
+class WordModel:
+    """Stands in for the generator: each claim word scores -1 after a passage that has it, -5 after one that
+    lacks it, and -2 without a passage; counts how often each claim is read without one."""
+
+    read_alone: dict[str, int]
+
+    name = "word-model"
+
+    def warm_up(self) -> None:
+        pass
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str:
+        return "\n".join(message["content"] for message in messages)
+
+    def continuations(self, prefix: str, texts: list[str], tail: str, choices: list[str],
+                      scored: bool = True) -> list[Continuation]:
+        passage = prefix.split("Passage:\n", 1)[1].rsplit("\n\nClaim: ", 1)[0]
+        for text in texts if not passage else []:
+            self.read_alone[text] = self.read_alone.get(text, 0) + 1
+        scores = [tuple(-2.0 if not passage else -1.0 if word in passage else -5.0 for word in text.split())
+                  for text in texts]
+        return [Continuation((0.6, 0.3, 0.1), score if scored else ()) for score in scores]
+
+
+def test_judge_with_gain_pairs_each_claim_with_its_own_reading_alone() -> None:
+    from rag.check import LLMJudge
+
+    model = WordModel({})
+    pairs = [("deepened 2025", PORT), ("founded 1874", LIBRARY), ("deepened 2025 [1]", LIBRARY), ("founded 1874", PORT)]
+    judged = LLMJudge(model, weakest_gain=True).judge(pairs)
+    assert [j.weakest_gain for j in judged] == [1.0, 1.0, -3.0, -3.0]  # -1 - (-2) where present, -5 - (-2) where not
+    assert model.read_alone == {"deepened 2025": 1, "founded 1874": 1}  # citations stripped; once per claim
+    assert all(j.support == 0.6 and j.contradict == 0.3 for j in judged)
+    assert LLMJudge(model).judge(pairs)[0].weakest_gain is None and model.read_alone["founded 1874"] == 1
+    assert LLMJudge(model, weakest_gain=True).name == "llm-judge:word-model+gain"

@@ -37,29 +37,31 @@ def tiny_generator() -> TransformersGenerator:
     return generator
 
 
-def one_pass(generator: TransformersGenerator, text: str, choices: list[str], scored_from: int) -> tuple[list[float], list[float]]:
-    """The choices' normalised probabilities after ``text`` and the log-probability of each of its tokens from
-    ``scored_from`` on, from a single forward pass without a cache."""
+def one_pass(generator: TransformersGenerator, text: str, choices: list[str],
+             scored: range) -> tuple[list[float], list[float]]:
+    """The choices' normalised probabilities after ``text`` and the log-probability of its tokens at the
+    positions in ``scored``, from a single forward pass without a cache."""
     ids = generator._tokenizer.encode(text)
     with torch.inference_mode():
         logits = generator._model(torch.tensor([ids])).logits[0].float()
     probabilities = torch.softmax(logits[-1], dim=-1)
     mass = [float(probabilities[generator._tokenizer.encode(c)[0]]) for c in choices]
     log_probs = torch.log_softmax(logits, dim=-1)
-    return [m / sum(mass) for m in mass], [float(log_probs[i - 1, ids[i]]) for i in range(scored_from, len(ids))]
+    return [m / sum(mass) for m in mass], [float(log_probs[i - 1, ids[i]]) for i in scored]
 
 
 def test_batched_claims_match_one_forward_pass_each() -> None:
     generator, choices = tiny_generator(), ["A", "B", "C"]
     prefix, tail = "Passage: the port opened in 1874 and was deepened in 2025.\nClaim: ", "\nAnswer:"
     texts = ["It opened in 1874.", "x", "The channel is now sixteen metres deep after dredging.", "No.", "Yes it was"]
-    expected = [one_pass(generator, prefix + text + tail, choices, len(prefix)) for text in texts]
+    expected = [one_pass(generator, prefix + text + tail, choices, range(len(prefix), len(prefix) + len(text)))
+                for text in texts]
     for batch_size in (1, 2, 8):  # 2: three batches, each on the restored prefix cache, with padding
         got = generator.continuations(prefix, texts, tail, choices, batch_size=batch_size)
-        for run, (shares, log_probs), text in zip(got, expected, texts):
-            assert max(abs(a - b) for a, b in zip(run.choices, shares)) < 1e-5, batch_size
-            assert len(run.token_log_probs) == len(text)  # the text's tokens only, not the tail's
-            assert max(abs(a - b) for a, b in zip(run.token_log_probs, log_probs)) < 1e-4, batch_size
+        for run, (shares, log_probs) in zip(got, expected, strict=True):
+            assert max(abs(a - b) for a, b in zip(run.choices, shares, strict=True)) < 1e-5, batch_size
+            # the text's tokens only, not the tail's (strict: the lengths must agree)
+            assert max(abs(a - b) for a, b in zip(run.token_log_probs, log_probs, strict=True)) < 1e-4, batch_size
     unscored = generator.continuations(prefix, texts, tail, choices, batch_size=2, scored=False)
     assert [run.token_log_probs for run in unscored] == [()] * len(texts)
     assert max(abs(a - b) for run, (shares, _) in zip(unscored, expected) for a, b in zip(run.choices, shares)) < 1e-5
