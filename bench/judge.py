@@ -64,7 +64,7 @@ def main() -> None:
         drift = max(abs(a - b) for r1, r2 in zip(one, rows) for a, b in zip(r1, r2))
         print(f"batch {size}: {seconds / len(claims):.3f} s per claim ({one_s / seconds:.2f}x batch 1); "
               f"largest probability difference to batch 1: {drift:.4f}")
-    for checker in (judge, LLMJudge(generator, weakest_gain=True)):
+    for checker in (judge, LLMJudge(generator, measure_gain=True)):
         whole = min(timed_judge(checker, passage, claims) for _ in range(args.repeats))
         print(f"{checker.name}, whole checker: {whole / len(claims):.3f} s per claim")
 

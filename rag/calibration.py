@@ -34,6 +34,10 @@ class Calibration:
     weights: tuple[float, ...] | None = None  # (bias, *one per feature); None = the raw support is the score
     features: tuple[str, ...] = BASE_FEATURES  # names in FEATURES, in the order of the weights
 
+    def __post_init__(self) -> None:
+        if self.weights is not None and len(self.weights) != len(self.features) + 1:
+            raise ValueError(f"{len(self.weights)} weights for the bias and {len(self.features)} features")
+
     def score(self, claim: str, evidence: str, judged: Judgement) -> float:
         """The score compared with the threshold.
 

@@ -25,6 +25,7 @@ from rag.calibration import Calibration, calibration_for
 from rag.citations import strip_citations
 from rag.claims import best_span, is_claim, missing_literals, word_overlap
 from rag.prompts import ABSTAIN_TEXT
+from rag.protocols import JudgeModel
 from rag.types import Answer, Continuation, Evidence, Judgement, Passage, Sentence, Verdict
 
 POLICIES = ("flag", "strict", "regenerate", "off")  # regenerate: the pipeline retries once
@@ -61,43 +62,42 @@ class OverlapChecker:
 
 @dataclass
 class LLMJudge:
-    """The answering decoder as a judge (no second model in memory); needs a TransformersGenerator.
-    With ``weakest_gain`` it also reads the claims without a passage and reports each claim's weakest gain
+    """The answering decoder as a judge (no second model in memory): a TransformersGenerator. With
+    ``measure_gain`` it also reads the claims without a passage and reports each claim's weakest gain
     (the ``judge+gain`` checker, calibrated on it separately)."""
 
-    generator: object
-    weakest_gain: bool = False
+    generator: JudgeModel
+    measure_gain: bool = False
 
     @property
     def name(self) -> str:
         """Names the loaded model (so it loads it): the calibrated threshold is stored under this name."""
-        self.generator.warm_up()  # type: ignore[attr-defined]
-        return f"llm-judge:{self.generator.name}{'+gain' if self.weakest_gain else ''}"  # type: ignore[attr-defined]
+        self.generator.warm_up()
+        return f"llm-judge:{self.generator.name}{'+gain' if self.measure_gain else ''}"
 
     def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
         claims = [strip_citations(claim) for claim, _ in pairs]
-        unique = list(dict.fromkeys(claims)) if self.weakest_gain else []
-        alone = dict(zip(unique, self._read("", unique))) if unique else {}
+        unique = list(dict.fromkeys(claims)) if self.measure_gain else []
+        alone = dict(zip(unique, self._read("", unique))) if self.measure_gain else {}
         by_passage: dict[str, list[int]] = {}
         for index, (_, passage) in enumerate(pairs):
             by_passage.setdefault(passage, []).append(index)
         judgements: list[Judgement] = [Judgement(0.0, 0.0, 1.0)] * len(pairs)
         for passage, indices in by_passage.items():
             for i, run in zip(indices, self._read(passage, [claims[i] for i in indices])):
-                gain = weakest_gain(run.token_log_probs, alone[claims[i]].token_log_probs) if alone else None
+                gain = weakest_gain(run.token_log_probs, alone[claims[i]].token_log_probs) if self.measure_gain else None
                 judgements[i] = Judgement(*run.choices, weakest_gain=gain)
         return judgements
 
     def _read(self, passage: str, claims: list[str]) -> list[Continuation]:
         """The judge's prompt run on each claim after this passage ("" reads the claims alone)."""
         prefix, tail = self._template(passage)
-        return self.generator.continuations(  # type: ignore[attr-defined]
-            prefix, claims, tail, list(CHOICES), scored=self.weakest_gain)
+        return self.generator.continuations(prefix, claims, tail, list(CHOICES), scored=self.measure_gain)
 
     def _template(self, passage: str) -> tuple[str, str]:
         messages = [{"role": "system", "content": JUDGE_SYSTEM},
                     {"role": "user", "content": f"Passage:\n{passage}\n\nClaim: {_CLAIM_MARK}"}]
-        prefix, tail = self.generator.render_chat(messages).split(_CLAIM_MARK)  # type: ignore[attr-defined]
+        prefix, tail = self.generator.render_chat(messages).split(_CLAIM_MARK)
         return prefix, tail
 
 

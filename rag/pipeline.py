@@ -140,7 +140,7 @@ def make_checker(spec: str, generator: Generator, device: str = "auto") -> Check
     if spec == "overlap" or (spec in judges and not isinstance(generator, TransformersGenerator)):
         return OverlapChecker()
     if spec in judges:
-        return LLMJudge(generator, weakest_gain=judges[spec])
+        return LLMJudge(generator, measure_gain=judges[spec])
     return NLIChecker(spec, device)
 
 

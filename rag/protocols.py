@@ -6,7 +6,7 @@ from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from rag.types import GenerationOptions
+from rag.types import Continuation, GenerationOptions
 
 TokenCounter = Callable[[str], int]
 
@@ -65,3 +65,22 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(self, messages: Messages, options: GenerationOptions) -> Iterator[str]: ...
+
+
+class JudgeModel(Protocol):
+    """A decoder the LLM judge can read claims with (rag/generate.py TransformersGenerator)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def warm_up(self) -> None: ...
+
+    def render_chat(self, messages: Messages) -> str:
+        """The chat template applied as text, ready for the assistant's reply."""
+        ...
+
+    def continuations(self, prefix: str, texts: list[str], tail: str, choices: list[str],
+                      batch_size: int | None = None, scored: bool = True) -> list[Continuation]:
+        """The choices' probabilities after ``prefix + text + tail`` and, when scored, the text's token
+        log-probabilities, for each text."""
+        ...

@@ -83,7 +83,7 @@ def test_weakest_gain_flags_a_detail_the_passage_makes_unlikely(real_pipeline) -
     pairs = [(claim, passage) for claim in ("The channel was deepened to 16.5 metres in 2025.",
                                             "The channel was deepened to 12 metres in 2025.",
                                             "The channel was deepened to 16.5 metres in 1998.")]
-    copied, other_depth, other_year = LLMJudge(real_pipeline.generator, weakest_gain=True).judge(pairs)
+    copied, other_depth, other_year = LLMJudge(real_pipeline.generator, measure_gain=True).judge(pairs)
     assert copied.weakest_gain is not None and other_depth.weakest_gain is not None and other_year.weakest_gain is not None
     assert copied.weakest_gain > max(other_depth.weakest_gain, other_year.weakest_gain) + 2.0  # seen: -0.3 vs -3.8, -5.1
     default = real_pipeline.checker.judge(pairs)  # the default judge does not read the claims alone

@@ -54,6 +54,8 @@ def test_weights_are_stored_by_feature_name(tmp_path: Path) -> None:
         combined_support((-1.0, 0.9, 4.0, 0.5), (log_odds(0.7), 1.0, -3.0)))
     with pytest.raises(ValueError, match="weakest_gain"):  # a checker that does not measure it
         stored.score(COPIED, PASSAGE, Judgement(0.7, 0.1, 0.2))
+    with pytest.raises(ValueError, match="4 weights"):
+        Calibration(0.4, (-1.0, 0.9, 4.0, 0.5))  # the default two features need three
 
 
 def test_raw_support_is_the_score_without_weights() -> None:

@@ -157,9 +157,9 @@ def test_judge_with_gain_pairs_each_claim_with_its_own_reading_alone() -> None:
 
     model = WordModel({})
     pairs = [("deepened 2025", PORT), ("founded 1874", LIBRARY), ("deepened 2025 [1]", LIBRARY), ("founded 1874", PORT)]
-    judged = LLMJudge(model, weakest_gain=True).judge(pairs)
+    judged = LLMJudge(model, measure_gain=True).judge(pairs)
     assert [j.weakest_gain for j in judged] == [1.0, 1.0, -3.0, -3.0]  # -1 - (-2) where present, -5 - (-2) where not
     assert model.read_alone == {"deepened 2025": 1, "founded 1874": 1}  # citations stripped; once per claim
     assert all(j.support == 0.6 and j.contradict == 0.3 for j in judged)
     assert LLMJudge(model).judge(pairs)[0].weakest_gain is None and model.read_alone["founded 1874"] == 1
-    assert LLMJudge(model, weakest_gain=True).name == "llm-judge:word-model+gain"
+    assert LLMJudge(model, measure_gain=True).name == "llm-judge:word-model+gain"
