@@ -35,6 +35,9 @@ class Calibration:
     features: tuple[str, ...] = BASE_FEATURES  # names in FEATURES, in the order of the weights
 
     def __post_init__(self) -> None:
+        unknown = [name for name in self.features if name not in FEATURES]
+        if unknown or not self.features:
+            raise ValueError(f"unknown features {unknown}" if unknown else "no features")
         if self.weights is not None and len(self.weights) != len(self.features) + 1:
             raise ValueError(f"{len(self.weights)} weights for the bias and {len(self.features)} features")
 
@@ -129,10 +132,7 @@ def calibration_for(checker_name: str, path: Path | None = None) -> Calibration:
         weights = stored.get("weights")
         if not weights:
             return Calibration(float(stored["threshold"]))
-        features = tuple(name for name in weights if name != "bias")
-        unknown = [name for name in features if name not in FEATURES]
-        if unknown or not features:
-            raise ValueError(f"unknown features {unknown}" if unknown else "weights without features")
+        features = tuple(name for name in weights if name != "bias")  # checked by Calibration itself
         return Calibration(float(stored["threshold"]), tuple(float(weights[k]) for k in ("bias", *features)), features)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"{path}: the calibration of {checker_name} is unreadable ({error!r}); "

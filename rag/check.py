@@ -77,7 +77,7 @@ class LLMJudge:
 
     def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
         claims = [strip_citations(claim) for claim, _ in pairs]
-        unique = list(dict.fromkeys(claims)) if self.measure_gain else []
+        unique = list(dict.fromkeys(claims))
         alone = dict(zip(unique, self._read("", unique))) if self.measure_gain else {}
         by_passage: dict[str, list[int]] = {}
         for index, (_, passage) in enumerate(pairs):
@@ -85,7 +85,8 @@ class LLMJudge:
         judgements: list[Judgement] = [Judgement(0.0, 0.0, 1.0)] * len(pairs)
         for passage, indices in by_passage.items():
             for i, run in zip(indices, self._read(passage, [claims[i] for i in indices])):
-                gain = weakest_gain(run.token_log_probs, alone[claims[i]].token_log_probs) if self.measure_gain else None
+                read_alone = alone.get(claims[i])
+                gain = weakest_gain(run.token_log_probs, read_alone.token_log_probs) if read_alone else None
                 judgements[i] = Judgement(*run.choices, weakest_gain=gain)
         return judgements
 
