@@ -162,7 +162,10 @@ def _pooling_dimension(location: str) -> int | None:
     config = Path(location) / "1_Pooling" / "config.json"
     if not config.is_file():
         return None
-    return int(json.loads(config.read_text())["word_embedding_dimension"])
+    pooling = json.loads(config.read_text())
+    # sentence-transformers before 6 wrote word_embedding_dimension; 6.x writes embedding_dimension
+    known = pooling.get("embedding_dimension", pooling.get("word_embedding_dimension"))
+    return int(known) if known is not None else None
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -1,0 +1,52 @@
+"""Local model folders (what a user points --embedder or --model at) load through the real code paths:
+tiny randomly initialised models saved the way sentence-transformers and transformers save them today."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from rag.embedders import SentenceTransformerEmbedder  # noqa: E402
+from rag.generate import TransformersGenerator  # noqa: E402
+from rag.types import GenerationOptions  # noqa: E402
+from tests.tiny_models import EMBEDDING_DIMENSION, PASSAGE, save_decoder, save_sentence_transformer  # noqa: E402
+
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU")])]
+
+
+def test_a_sentence_transformers_folder_tells_its_dimension_before_loading(tmp_path: Path) -> None:
+    folder = save_sentence_transformer(tmp_path / "st")
+    embedder = SentenceTransformerEmbedder(str(folder), device="cpu")
+    assert embedder.dim == EMBEDDING_DIMENSION and embedder._model is None  # 6.x: "embedding_dimension"
+    pooling = folder / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({"word_embedding_dimension": 7, "pooling_mode_mean_tokens": True}))
+    assert embedder.dim == 7 and embedder._model is None  # as sentence-transformers before 6 wrote it
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_sentence_transformers_folder_embeds_unit_vectors(tmp_path: Path, device: str) -> None:
+    embedder = SentenceTransformerEmbedder(str(save_sentence_transformer(tmp_path / "st")), device=device)
+    vectors = embedder.embed([PASSAGE, "the port", PASSAGE])
+    assert vectors.shape == (3, EMBEDDING_DIMENSION) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5) and np.allclose(vectors[0], vectors[2])
+    assert embedder._model.device.type == device
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_decoder_folder_streams_its_greedy_reply(tmp_path: Path, device: str) -> None:
+    folder = save_decoder(tmp_path / "tiny-qwen2")
+    generator = TransformersGenerator(str(folder), device=device)
+    messages = [{"role": "user", "content": "when was the port founded ?"}]
+    streamed = "".join(generator.stream(messages, GenerationOptions(max_new_tokens=12, temperature=0.0)))
+    assert generator.name == "tiny-qwen2" and generator._model.device.type == device
+    inputs = generator._tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                      return_dict=True).to(device)
+    direct = generator._model.generate(**inputs, max_new_tokens=12, do_sample=False, pad_token_id=1)
+    expected = generator._tokenizer.decode(direct[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert streamed.strip() == expected.strip() and streamed.strip()
