@@ -1,12 +1,16 @@
 """The LLM judge's cost per claim, one suffix per forward pass vs several together on the shared prefix.
 
-    .venv/bin/python bench/judge.py [--model default|small|tiny|PATH] [--claims 8] [--repeats 3]
+    .venv/bin/python bench/judge.py [--model default|small|tiny|PATH] [--claims 8] [--repeats 3] [--random-weights]
 
 Judges ``--claims`` claims against the first 200 words of data/sample/helios-h2-battery-faq.md (the judge prompt of
 rag/check.py) with batch sizes 1, 4 and all, prints seconds per claim for each (best of ``--repeats``) and
 the largest difference between the batched and the one-at-a-time probabilities; then the seconds per
 claim of the whole checker, the default judge and judge+gain (which also reads each claim token's
 log-probability and the claims without the passage).
+
+``--random-weights`` builds the architecture of the ``--model`` folder (its config.json and tokenizer suffice)
+with random weights: for a machine the weights cannot be copied to. The timings hold for that shape; the
+probabilities, and so the differences printed, mean nothing.
 """
 
 from __future__ import annotations
@@ -49,9 +53,12 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--claims", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--random-weights", action="store_true")
     args = parser.parse_args()
     settings = load_settings(model=args.model)
     generator = TransformersGenerator(settings.model, settings.device, settings.model_cache_dir)
+    if args.random_weights:
+        with_random_weights(generator, Path(args.model))
     generator.warm_up()
     judge, passage = LLMJudge(generator), " ".join(PASSAGE.read_text().split()[:200])
     claims = (CLAIMS * (args.claims // len(CLAIMS) + 1))[:args.claims]
@@ -67,6 +74,21 @@ def main() -> None:
     for checker in (judge, LLMJudge(generator, measure_gain=True)):
         whole = min(timed_judge(checker, passage, claims) for _ in range(args.repeats))
         print(f"{checker.name}, whole checker: {whole / len(claims):.3f} s per claim")
+
+
+def with_random_weights(generator: TransformersGenerator, folder: Path) -> None:
+    """Give ``generator`` the folder's architecture and tokenizer with random weights (timings only)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from rag.embedders import resolve_device
+    from rag.generate import pick_dtype
+
+    device = resolve_device(generator.device)
+    with torch.device(device):
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(folder), dtype=pick_dtype(device))
+    generator._model, generator._tokenizer = model.eval(), AutoTokenizer.from_pretrained(folder)
+    generator._name = f"{folder.name} (random weights)"
 
 
 def timed_judge(judge: LLMJudge, passage: str, claims: list[str]) -> float:
