@@ -53,7 +53,7 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling when temperature > 0")
     parser.add_argument("--checker", help="judge (the loaded model; default), judge+gain (the same, also measuring "
-                                          "the weakest gain), overlap, or a local NLI model dir")
+                                          "the weakest gain; measured no better, see README), overlap, or a local NLI model dir")
     parser.add_argument("--check-policy", choices=POLICIES, default="flag",
                         help="flag (mark unsupported sentences; default), strict (drop them), "
                         "regenerate (retry once naming them, keep the better answer), off")
