@@ -55,25 +55,34 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--random-weights", action="store_true")
     args = parser.parse_args()
+    if args.random_weights and not Path(args.model).is_dir():
+        parser.error("--random-weights needs --model FOLDER (a model folder with config.json and a tokenizer)")
     settings = load_settings(model=args.model)
     generator = TransformersGenerator(settings.model, settings.device, settings.model_cache_dir)
     if args.random_weights:
         with_random_weights(generator, Path(args.model))
     generator.warm_up()
-    judge, passage = LLMJudge(generator), " ".join(PASSAGE.read_text().split()[:200])
+    passage = " ".join(PASSAGE.read_text().split()[:200])
     claims = (CLAIMS * (args.claims // len(CLAIMS) + 1))[:args.claims]
-    timed(judge, generator, passage, claims[:2], 1, 1)  # warm the kernels
-    one_s, one = timed(judge, generator, passage, claims, 1, args.repeats)
     print(f"{generator.name} on {generator._model.device}, {len(claims)} claims, passage of {len(passage.split())} words")
+    print_batches(generator, passage, claims, args.repeats)
+    for checker in (LLMJudge(generator), LLMJudge(generator, measure_gain=True)):
+        whole = min(timed_judge(checker, passage, claims) for _ in range(args.repeats))
+        print(f"{checker.name}, whole checker: {whole / len(claims):.3f} s per claim")
+
+
+def print_batches(generator: TransformersGenerator, passage: str, claims: list[str], repeats: int) -> None:
+    """Seconds per claim one at a time, in batches of 4 and all together, and how far the batched
+    probabilities drift from the one-at-a-time ones."""
+    judge = LLMJudge(generator)
+    timed(judge, generator, passage, claims[:2], 1, 1)  # warm the kernels
+    one_s, one = timed(judge, generator, passage, claims, 1, repeats)
     print(f"batch 1: {one_s / len(claims):.3f} s per claim")
     for size in sorted({4, len(claims)}):
-        seconds, rows = timed(judge, generator, passage, claims, size, args.repeats)
+        seconds, rows = timed(judge, generator, passage, claims, size, repeats)
         drift = max(abs(a - b) for r1, r2 in zip(one, rows) for a, b in zip(r1, r2))
         print(f"batch {size}: {seconds / len(claims):.3f} s per claim ({one_s / seconds:.2f}x batch 1); "
               f"largest probability difference to batch 1: {drift:.4f}")
-    for checker in (judge, LLMJudge(generator, measure_gain=True)):
-        whole = min(timed_judge(checker, passage, claims) for _ in range(args.repeats))
-        print(f"{checker.name}, whole checker: {whole / len(claims):.3f} s per claim")
 
 
 def with_random_weights(generator: TransformersGenerator, folder: Path) -> None:

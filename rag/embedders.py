@@ -158,14 +158,32 @@ def make_embedder(spec: str, device: str = "auto", batch_size: int = 32) -> Embe
 
 
 def _pooling_dimension(location: str) -> int | None:
-    """The output dimension from a local model's pooling config, without loading the model."""
-    config = Path(location) / "1_Pooling" / "config.json"
-    if not config.is_file():
+    """The output dimension from a local model's pooling config, without loading the model, where the config
+    alone decides it: one pooling mode and no module that reshapes (a Dense layer); else None (load and ask)."""
+    folder = Path(location)
+    config = folder / "1_Pooling" / "config.json"
+    if not config.is_file() or not _keeps_pooled_shape(folder):
         return None
     pooling = json.loads(config.read_text())
     # sentence-transformers before 6 wrote word_embedding_dimension; 6.x writes embedding_dimension
     known = pooling.get("embedding_dimension", pooling.get("word_embedding_dimension"))
-    return int(known) if known is not None else None
+    return int(known) if known is not None and _pooling_modes(pooling) == 1 else None
+
+
+def _pooling_modes(pooling: dict[str, Any]) -> int:
+    """How many pooled vectors are concatenated: 6.x names the modes in pooling_mode, older versions flag each."""
+    if "pooling_mode" in pooling:
+        return 1 if isinstance(pooling["pooling_mode"], str) else len(pooling["pooling_mode"])
+    return max(1, sum(1 for key, on in pooling.items() if key.startswith("pooling_mode_") and on is True))
+
+
+def _keeps_pooled_shape(folder: Path) -> bool:
+    """Whether modules.json lists only the encoder, the pooling and normalisation."""
+    modules = folder / "modules.json"
+    if not modules.is_file():
+        return False
+    kinds = [str(module.get("type", "")).rsplit(".", 1)[-1] for module in json.loads(modules.read_text())]
+    return all(kind in ("Transformer", "Pooling", "Normalize") for kind in kinds)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -5,6 +5,9 @@ BERT NLI classifier. Their tokenizer is trained on WORDS, each word one token.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 WORDS = ("the port opened in 1874 and was deepened 2025 channel is sixteen metres deep after dredging "
          "yes no maybe passage claim answer system user assistant library founded by a . , : ? 12 1998").split()
@@ -12,6 +15,13 @@ PASSAGE = "the port opened in 1874 and was deepened in 2025 . the channel is six
 CLAIMS = ["the port opened in 1874 .", "the channel is 12 metres deep after dredging in 1998 .", "yes"]
 VOCABULARY = 600
 EMBEDDING_DIMENSION = 32
+
+
+def requires_cuda() -> list[Any]:
+    """The marks of a test that needs a CUDA GPU: selected by ``-m gpu``, skipped without one."""
+    import torch
+
+    return [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
 def save_tokenizer(folder: Path, special: list[str], **roles: str) -> None:

@@ -11,13 +11,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rag.embedders import SentenceTransformerEmbedder  # noqa: E402
+from rag.embedders import SentenceTransformerEmbedder, _pooling_dimension  # noqa: E402
 from rag.generate import TransformersGenerator  # noqa: E402
 from rag.types import GenerationOptions  # noqa: E402
-from tests.tiny_models import EMBEDDING_DIMENSION, PASSAGE, save_decoder, save_sentence_transformer  # noqa: E402
+from tests.tiny_models import (EMBEDDING_DIMENSION, PASSAGE, requires_cuda, save_decoder,  # noqa: E402
+                               save_sentence_transformer)
 
-DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs a CUDA GPU")])]
+DEVICES = ["cpu", pytest.param("cuda", marks=requires_cuda())]
 
 
 def test_a_sentence_transformers_folder_tells_its_dimension_before_loading(tmp_path: Path) -> None:
@@ -27,6 +27,22 @@ def test_a_sentence_transformers_folder_tells_its_dimension_before_loading(tmp_p
     pooling = folder / "1_Pooling" / "config.json"
     pooling.write_text(json.dumps({"word_embedding_dimension": 7, "pooling_mode_mean_tokens": True}))
     assert embedder.dim == 7 and embedder._model is None  # as sentence-transformers before 6 wrote it
+
+
+@pytest.mark.parametrize("pooling, extra_module", [
+    ({"embedding_dimension": 32, "pooling_mode": ["mean", "max"]}, None),  # two modes: 64 wide
+    ({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True}, None),
+    ({"embedding_dimension": 32, "pooling_mode": "mean"}, "sentence_transformers.models.Dense"),  # projects
+])
+def test_a_pooling_config_that_does_not_decide_the_width_is_not_trusted(
+        tmp_path: Path, pooling: dict[str, object], extra_module: str | None) -> None:
+    folder = save_sentence_transformer(tmp_path / "st")
+    assert _pooling_dimension(str(folder)) == EMBEDDING_DIMENSION
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    if extra_module:
+        modules = json.loads((folder / "modules.json").read_text())
+        (folder / "modules.json").write_text(json.dumps(modules + [{"idx": 2, "path": "2_Dense", "type": extra_module}]))
+    assert _pooling_dimension(str(folder)) is None
 
 
 @pytest.mark.parametrize("device", DEVICES)
