@@ -1,7 +1,7 @@
 """A linear probe on the judge's hidden state, trained on BEGIN dev: does it tell supported claims from
 unsupported ones better than the judge's own answer probabilities? (issue 4: WiCE stays under 0.72)
 
-    .venv/bin/python bench/probe_checker.py extract SET [--model default] [-n 1500] [--seed 7] [--dir DIR]
+    .venv/bin/python bench/probe_checker.py extract SET [--model default] [-n 1000] [--seed 7] [--dir DIR]
     .venv/bin/python bench/probe_checker.py evaluate [--dir DIR]
 
 ``extract`` runs the judge's prompt (rag/check.py) on each row of SET and keeps, for the position where the
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("action", choices=("extract", "evaluate"))
     parser.add_argument("set", nargs="?", choices=("begin-dev", "begin", "halueval", "wice"))
     parser.add_argument("--model", default="default")
-    parser.add_argument("-n", type=int, default=1500)
+    parser.add_argument("-n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, default=Path(".rag-data/probe"))
     args = parser.parse_args()
