@@ -17,7 +17,7 @@ scores the maximum over its rows), with the judge's raw support AUC on the same 
 
 Rule fixed before any test figure is seen: the probe becomes a checker only if its WiCE balanced accuracy
 beats the judge's 0.677 by at least 0.02 and neither BEGIN 150 (0.906) nor HaluEval 150 (0.909) falls by
-more than 0.01.
+more than 0.01. Measured 2026-11-27: rejected, HaluEval 150 fell to 0.55 (README, Results).
 """
 
 from __future__ import annotations
