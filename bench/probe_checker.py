@@ -36,7 +36,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from rag.calibration import fit_logistic  # noqa: E402
+from rag.calibration import fit_logistic, logistic_rows  # noqa: E402
 from rag.check import LLMJudge  # noqa: E402
 from rag.citations import strip_citations  # noqa: E402
 from rag.config import load_settings  # noqa: E402
@@ -103,15 +103,11 @@ def load(folder: Path) -> dict[str, np.ndarray]:
     return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0].files} if chunks else {}
 
 
-def probability(weights: tuple[float, ...], features: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(weights[0] + features @ np.asarray(weights[1:]), -60, 60)))
-
-
 def cross_validated_penalty(features: np.ndarray, labels: np.ndarray, seed: int = 7) -> float:
     """The L2 penalty with the best mean ROC AUC over 5 folds of the training rows."""
     folds = np.random.default_rng(seed).permutation(len(labels)) % 5
     def mean_auc(l2: float) -> float:
-        return float(np.mean([roc_auc(labels[folds == k].tolist(), probability(
+        return float(np.mean([roc_auc(labels[folds == k].tolist(), logistic_rows(
             fit_logistic(features[folds != k], labels[folds != k].tolist(), l2=l2, steps=25),
             features[folds == k]).tolist()) for k in range(5)]))
     return max(PENALTIES, key=mean_auc)
@@ -132,11 +128,11 @@ def evaluate(root: Path) -> None:
         features = (train[layer] - mean) / spread
         l2 = cross_validated_penalty(features, train["labels"])
         weights = fit_logistic(features, train["labels"].tolist(), l2=l2, steps=25)
-        threshold, train_accuracy = best_threshold(train["labels"].tolist(), probability(weights, features).tolist())
+        threshold, train_accuracy = best_threshold(train["labels"].tolist(), logistic_rows(weights, features).tolist())
         print(f"{layer}: l2 {l2:g}, begin-dev (fitted on) BAcc {train_accuracy:.3f}, threshold {threshold:.3f}")
         for name in ("begin", "halueval", "wice"):
             if (test := load(root / name)):
-                report(name, test, probability(weights, (test[layer] - mean) / spread), threshold)
+                report(name, test, logistic_rows(weights, (test[layer] - mean) / spread), threshold)
 
 
 def report(name: str, test: dict[str, np.ndarray], scores: np.ndarray, threshold: float) -> None:

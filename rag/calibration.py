@@ -13,10 +13,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from rag.claims import word_overlap
 from rag.types import Judgement
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # written by bench/calibrate_checker.py
 DEFAULT_THRESHOLD = 0.5
@@ -93,8 +96,19 @@ def combined_support(weights: Sequence[float], features: Sequence[float]) -> flo
     >>> combined_support((0.0, 1.0), (0.0,))
     0.5
     """
-    z = weights[0] + sum(weight * value for weight, value in zip(weights[1:], features))
-    return 1 / (1 + math.exp(-max(min(z, 60.0), -60.0)))
+    return float(logistic_rows(weights, [features])[0])
+
+
+def logistic_rows(weights: Sequence[float], rows: Sequence[Sequence[float]]) -> np.ndarray:
+    """``combined_support`` of every row of a feature matrix at once (the bias is ``weights[0]``).
+
+    >>> logistic_rows((0.0, 2.0), [(0.0,), (60.0,)]).round(3).tolist()
+    [0.5, 1.0]
+    """
+    import numpy as np
+
+    z = weights[0] + np.asarray(rows, dtype=float) @ np.asarray(weights[1:], dtype=float)
+    return 1 / (1 + np.exp(-np.clip(z, -60, 60)))
 
 
 def fit_logistic(features: Sequence[Sequence[float]], labels: Sequence[bool], l2: float = 1.0,
@@ -113,7 +127,7 @@ def fit_logistic(features: Sequence[Sequence[float]], labels: Sequence[bool], l2
     penalty[0, 0] = 0.0
     weights = np.zeros(design.shape[1])
     for _ in range(steps):
-        predicted = 1 / (1 + np.exp(-np.clip(design @ weights, -60, 60)))
+        predicted = logistic_rows(weights, design[:, 1:])
         gradient = design.T @ (predicted - target) + penalty @ weights
         hessian = (design * (predicted * (1 - predicted))[:, None]).T @ design + penalty
         weights = weights - np.linalg.solve(hessian + 1e-9 * np.eye(len(weights)), gradient)

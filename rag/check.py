@@ -77,8 +77,7 @@ class LLMJudge:
 
     def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
         claims = [strip_citations(claim) for claim, _ in pairs]
-        unique = list(dict.fromkeys(claims))
-        alone = dict(zip(unique, self._read("", unique))) if self.measure_gain else {}
+        alone = self._read_alone(claims) if self.measure_gain else {}
         by_passage: dict[str, list[int]] = {}
         for index, (_, passage) in enumerate(pairs):
             by_passage.setdefault(passage, []).append(index)
@@ -89,6 +88,11 @@ class LLMJudge:
                 gain = weakest_gain(run.token_log_probs, read_alone.token_log_probs) if read_alone else None
                 judgements[i] = Judgement(*run.choices, weakest_gain=gain)
         return judgements
+
+    def _read_alone(self, claims: list[str]) -> dict[str, Continuation]:
+        """Each distinct claim read without a passage (the baseline of its gain)."""
+        unique = list(dict.fromkeys(claims))
+        return dict(zip(unique, self._read("", unique)))
 
     def _read(self, passage: str, claims: list[str]) -> list[Continuation]:
         """The judge's prompt run on each claim after this passage ("" reads the claims alone)."""
