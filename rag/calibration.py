@@ -47,9 +47,9 @@ class Calibration:
     def score(self, claim: str, evidence: str, judged: Judgement) -> float:
         """The score compared with the threshold.
 
-        >>> Calibration().score("The port is deep.", "The port is shallow.", Judgement(0.8, 0.1, 0.1))
+        >>> Calibration().score("The port is deep.", "The port is shallow.", Judgement(0.8, 0.1))
         0.8
-        >>> even = Judgement(0.5, 0.0, 0.5)
+        >>> even = Judgement(0.5, 0.0)
         >>> round(Calibration(0.5, (-1.0, 1.0, 2.0)).score("the port is deep", "a deep port", even), 4)
         0.7311
         """
@@ -74,7 +74,7 @@ def feature_values(claim: str, evidence: str, judged: Judgement, names: Sequence
 def measured_features(judgements: Sequence[Judgement]) -> tuple[str, ...]:
     """The features every one of these judgements has: the base ones, plus the weakest gain when measured.
 
-    >>> measured_features([Judgement(0.9, 0.0, 0.1, weakest_gain=-1.0)])
+    >>> measured_features([Judgement(0.9, 0.0, weakest_gain=-1.0)])
     ('support_log_odds', 'word_overlap', 'weakest_gain')
     """
     measured = all(judged.weakest_gain is not None for judged in judgements)

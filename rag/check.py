@@ -57,7 +57,7 @@ class OverlapChecker:
         return "overlap"
 
     def judge(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
-        return [Judgement(overlap, 0.0, 1.0 - overlap) for overlap in (word_overlap(c, p) for c, p in pairs)]
+        return [Judgement(overlap, 0.0) for overlap in (word_overlap(c, p) for c, p in pairs)]
 
 
 @dataclass
@@ -81,12 +81,12 @@ class LLMJudge:
         by_passage: dict[str, list[int]] = {}
         for index, (_, passage) in enumerate(pairs):
             by_passage.setdefault(passage, []).append(index)
-        judgements: list[Judgement] = [Judgement(0.0, 0.0, 1.0)] * len(pairs)
+        judgements: list[Judgement] = [Judgement(0.0, 0.0)] * len(pairs)
         for passage, indices in by_passage.items():
             for i, run in zip(indices, self._read(passage, [claims[i] for i in indices])):
                 read_alone = alone.get(claims[i])
                 gain = weakest_gain(run.token_log_probs, read_alone.token_log_probs) if read_alone else None
-                judgements[i] = Judgement(*run.choices, weakest_gain=gain)
+                judgements[i] = Judgement(run.choices[0], run.choices[1], weakest_gain=gain)  # A, B; C is what they leave
         return judgements
 
     def _read_alone(self, claims: list[str]) -> dict[str, Continuation]:
@@ -284,5 +284,5 @@ class NLIChecker:
                 logits = self._model(**inputs.to(self._model.device)).logits  # type: ignore[attr-defined]
             for row in torch.softmax(logits.float(), dim=-1).tolist():
                 yes, no = sum(row[i] for i in support), sum(row[i] for i in contradict)
-                judgements.append(Judgement(yes, no, max(0.0, 1.0 - yes - no)))
+                judgements.append(Judgement(yes, no))
         return judgements

@@ -123,8 +123,12 @@ class Judgement:
 
     support: float  # P(the passage supports the claim)
     contradict: float  # P(the passage makes the claim false)
-    neutral: float  # P(the passage does not say)
     weakest_gain: float | None = None  # judge+gain: the lowest gain in log-probability a claim token gets from the passage
+
+    @property
+    def neutral(self) -> float:
+        """P(the passage does not say): what support and contradiction leave."""
+        return max(0.0, 1.0 - self.support - self.contradict)
 
 
 @dataclass(frozen=True)

@@ -259,10 +259,10 @@ def test_judgements_round_trip_through_results_lines() -> None:
     from rag.eval.factcheck import judgement_fields, stored_judgement
     from rag.types import Judgement
 
-    with_gain = Judgement(0.7, 0.2, 0.1, weakest_gain=-2.5)
+    with_gain = Judgement(0.7, 0.2, weakest_gain=-2.5)
     read = stored_judgement(json.loads(json.dumps(judgement_fields(with_gain))))
     assert (read.support, read.contradict, read.weakest_gain) == (0.7, 0.2, -2.5) and read.neutral == pytest.approx(0.1)
-    without = stored_judgement(judgement_fields(Judgement(0.7, 0.2, 0.1)))
+    without = stored_judgement(judgement_fields(Judgement(0.7, 0.2)))
     assert without.weakest_gain is None and "weakest_gain" not in judgement_fields(without)
     old_scores_file_row = {"id": "x", "checker": "llm-judge:m", "support": 0.4, "contradict": 0.5}
     assert stored_judgement(old_scores_file_row).support == 0.4

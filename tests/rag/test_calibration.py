@@ -23,7 +23,7 @@ class ConstantChecker:
     name = "constant"
 
     def judge(self, pairs):
-        return [Judgement(0.5, 0.1, 0.4) for _ in pairs]
+        return [Judgement(0.5, 0.1) for _ in pairs]
 
 
 def test_record_round_trips_through_the_file(tmp_path: Path) -> None:
@@ -48,18 +48,18 @@ def test_weights_are_stored_by_feature_name(tmp_path: Path) -> None:
     stored = Calibration(0.4, (-1.0, 0.9, 4.0, 0.5), ("support_log_odds", "word_overlap", "weakest_gain"))
     path.write_text(json.dumps({"judge-x": stored.record()}, sort_keys=True))  # the file's order is not the weights'
     loaded = calibration_for("judge-x", path)
-    judged = Judgement(0.7, 0.1, 0.2, weakest_gain=-3.0)
+    judged = Judgement(0.7, 0.1, weakest_gain=-3.0)
     assert loaded.score(COPIED, PASSAGE, judged) == pytest.approx(stored.score(COPIED, PASSAGE, judged))
     assert loaded.score(COPIED, PASSAGE, judged) == pytest.approx(
         combined_support((-1.0, 0.9, 4.0, 0.5), (log_odds(0.7), 1.0, -3.0)))
     with pytest.raises(ValueError, match="weakest_gain"):  # a checker that does not measure it
-        stored.score(COPIED, PASSAGE, Judgement(0.7, 0.1, 0.2))
+        stored.score(COPIED, PASSAGE, Judgement(0.7, 0.1))
     with pytest.raises(ValueError, match="4 weights"):
         Calibration(0.4, (-1.0, 0.9, 4.0, 0.5))  # the default two features need three
 
 
 def test_raw_support_is_the_score_without_weights() -> None:
-    assert Calibration(0.6).score(NOVEL, PASSAGE, Judgement(0.83, 0.0, 0.17)) == 0.83
+    assert Calibration(0.6).score(NOVEL, PASSAGE, Judgement(0.83, 0.0)) == 0.83
 
 
 @given(st.floats(0.01, 0.99), st.floats(0.01, 0.99), st.floats(0.0, 1.0), st.floats(0.0, 1.0))

@@ -20,9 +20,9 @@ def _answer(*sentences: Sentence) -> Answer:
 
 @dataclass
 class ScriptedChecker:
-    """Returns fixed (supports, contradicts, does not say) per passage text."""
+    """Returns fixed (supports, contradicts) per passage text; "does not say" is what they leave."""
 
-    by_passage: dict[str, tuple[float, float, float]]
+    by_passage: dict[str, tuple[float, float]]
 
     @property
     def name(self) -> str:
@@ -61,10 +61,10 @@ def test_verdicts_evidence_and_citation_correction() -> None:
 
 def test_number_mismatch_lowers_a_supported_judgement_to_contradicted() -> None:
     answer = _answer(Sentence("The main channel was deepened to 14 metres [1].", (1,)))
-    checker = ScriptedChecker({PORT: (0.9, 0.05, 0.05), LIBRARY: (0.1, 0.1, 0.8)})
+    checker = ScriptedChecker({PORT: (0.9, 0.05), LIBRARY: (0.1, 0.1)})
     sentence = check_answer(answer, checker).sentences[0]
     assert sentence.verdict == "unsupported" and sentence.score < 0.5 and "14" in sentence.note
-    contradicting = ScriptedChecker({PORT: (0.3, 0.6, 0.1), LIBRARY: (0.1, 0.1, 0.8)})
+    contradicting = ScriptedChecker({PORT: (0.3, 0.6), LIBRARY: (0.1, 0.1)})
     assert check_answer(answer, contradicting).sentences[0].verdict == "contradicted"
 
 
