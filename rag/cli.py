@@ -15,7 +15,7 @@ from rag.cli_eval import add_eval, run_eval
 from rag.config import RUNNERS, Settings, load_settings
 from rag.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from rag.check import POLICIES
-from rag.retrieve import MODES
+from rag.retrieve import MODE_HELP, MODES
 from rag.types import Answer, IngestReport, Passage
 
 
@@ -47,7 +47,7 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", help="collection name (default: 'default')")
     parser.add_argument("--model", help="default (Qwen2.5-Coder-1.5B), small, tiny, a model dir, .gguf file or hub id")
     parser.add_argument("-k", type=int, default=5, help="passages given to the model (5)")
-    parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval: hybrid (default), dense, bm25")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help=MODE_HELP)
     parser.add_argument("--doc", action="append", dest="docs", metavar="NAME", help="only this document (repeatable)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="answer length limit in tokens (256)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
@@ -84,7 +84,7 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query")
     parser.add_argument("--collection", help="collection name (default: 'default')")
     parser.add_argument("-k", type=int, default=5, help="number of passages (5)")
-    parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval: hybrid (default), dense, bm25")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help=MODE_HELP)
     parser.add_argument("--doc", action="append", dest="docs", metavar="NAME",
                         help="search only this document (path or file name; repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

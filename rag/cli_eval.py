@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from rag.config import Settings
 from rag.exits import EXIT_OK
-from rag.retrieve import MODES
+from rag.retrieve import MODE_HELP, MODES
 
 if TYPE_CHECKING:
     from rag.eval.compare import Comparison
@@ -25,7 +25,7 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
                         "'report RUN' (its summary and reports rewritten by today's metrics code)")
     parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export / recheck / report: run folders")
     parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
-    parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval: hybrid (default), dense, bm25")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help=MODE_HELP)
     parser.add_argument("--retrieval-only", action="store_true",
                         help="QA datasets: score retrieval alone (recall@k, MRR), nothing generated; seconds, not hours")
     parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Hashable, Sequence, TypeVar
+from typing import Callable, Hashable, Sequence, TypeVar
 
 Key = TypeVar("Key", bound=Hashable)
+Group = TypeVar("Group", bound=Hashable)
 _WORD = re.compile(r"\w+")
 
 
@@ -22,6 +23,28 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Key]], k: int = 60) -> li
         for rank, key in enumerate(ranking, start=1):
             scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def group_order(ranking: Sequence[Key], group_of: Callable[[Key], Group]) -> list[Group]:
+    """The groups of a ranking's keys, each once, in the order of its best-ranked key.
+
+    >>> group_order(["a1", "b1", "a2", "c1"], lambda key: key[0])
+    ['a', 'b', 'c']
+    """
+    return list(dict.fromkeys(group_of(key) for key in ranking))
+
+
+def group_leaders(ranking: Sequence[Key], group_of: Callable[[Key], Group], groups: Sequence[Group]) -> list[Key]:
+    """The best-ranked key of each of ``groups``, in the order of ``groups`` (a group with no key in the
+    ranking is left out).
+
+    >>> group_leaders(["a1", "b1", "a2", "c1"], lambda key: key[0], ["c", "a", "d"])
+    ['c1', 'a1']
+    """
+    leaders: dict[Group, Key] = {}
+    for key in ranking:
+        leaders.setdefault(group_of(key), key)
+    return [leaders[group] for group in groups if group in leaders]
 
 
 def shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:

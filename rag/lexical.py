@@ -58,3 +58,46 @@ class LexicalIndex:
         documents, scores = self.model.retrieve([query_tokens], k=min(k, len(self)), show_progress=False,
                                                 weight_mask=mask, n_threads=1)
         return [(int(self.row_ids[d]), float(s)) for d, s in zip(documents[0], scores[0]) if s > 0]
+
+
+@dataclass
+class DocumentIndex:
+    """BM25 over whole documents (each document's chunks together) and the document of every chunk row.
+
+    A question that names what a document is about (a company, a product) finds the document this way
+    even when the chunk that answers it never repeats the name.
+    """
+
+    documents: list[str]  # document paths; the BM25 model's ids are positions in this list
+    bm25: LexicalIndex
+    row_ids: np.ndarray  # every chunk's row id, ascending
+    row_documents: np.ndarray  # the position in ``documents`` of each row's document
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[int, str, str]]) -> DocumentIndex:
+        """From (row id, document, text) of every chunk."""
+        ordered = sorted(rows)
+        documents = sorted({doc for _, doc, _ in ordered})
+        position = {doc: i for i, doc in enumerate(documents)}
+        texts: dict[int, list[str]] = {i: [] for i in range(len(documents))}
+        for _, doc, text in ordered:
+            texts[position[doc]].append(text)
+        return cls(documents, LexicalIndex.build((i, "\n".join(parts)) for i, parts in texts.items()),
+                   np.asarray([row for row, _, _ in ordered], dtype=np.int64),
+                   np.asarray([position[doc] for _, doc, _ in ordered], dtype=np.int64))
+
+    def document_of(self, row_id: int) -> str:
+        return self.documents[self._positions([row_id])[0]]
+
+    def search(self, query: str, k: int, allowed_rows: set[int] | None = None) -> list[str]:
+        """The ``k`` best documents by BM25 over their whole text, among those of ``allowed_rows``."""
+        allowed = None if allowed_rows is None else set(self._positions(list(allowed_rows)).tolist())
+        return [self.documents[i] for i, _ in self.bm25.search(query, k, allowed)]
+
+    def _positions(self, row_ids: list[int]) -> np.ndarray:
+        """The document positions of these chunk rows; KeyError for a row the index does not hold."""
+        wanted = np.asarray(row_ids, dtype=np.int64)
+        found = np.minimum(np.searchsorted(self.row_ids, wanted), max(len(self.row_ids) - 1, 0))
+        if len(wanted) and (not len(self.row_ids) or (self.row_ids[found] != wanted).any()):
+            raise KeyError(f"chunk rows not in the document index: {row_ids[:10]}")
+        return self.row_documents[found] if len(wanted) else wanted

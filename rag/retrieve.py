@@ -1,4 +1,5 @@
-"""Retrieval over a collection: dense FAISS + BM25, fused by reciprocal rank, near-duplicates removed."""
+"""Retrieval over a collection: dense FAISS + BM25 over chunks + the best chunk of each best-matching
+document, fused by reciprocal rank, near-duplicates removed."""
 
 from __future__ import annotations
 
@@ -9,27 +10,29 @@ from typing import Sequence
 from rag.collection import Collection
 from rag.config import Settings
 from rag.embedders import make_embedder
-from rag.fusion import drop_near_duplicates, reciprocal_rank_fusion
-from rag.lexical import LexicalIndex
+from rag.fusion import drop_near_duplicates, group_leaders, group_order, reciprocal_rank_fusion
+from rag.lexical import DocumentIndex, LexicalIndex
 from rag.protocols import Embedder
 from rag.types import Passage
 
-MODES = ("hybrid", "dense", "bm25")
+MODES = ("hybrid", "hybrid-chunks", "dense", "bm25")
+MODE_HELP = ("retrieval: hybrid (default: dense + BM25 over chunks + the best chunk of each of the k best "
+             "documents), hybrid-chunks (without the documents), dense, bm25")
 
 
 @dataclass
 class Retriever:
     """Embeds a query with the collection's embedder and returns the best passages.
 
-    ``candidates`` hits are taken from each retriever before fusion; the lexical index is built from
-    the store and rebuilt when the store's generation changes (an ingest ran). Searches from several
-    threads (UI sessions sharing one retriever) run one at a time.
+    ``candidates`` hits are taken from each retriever before fusion; the lexical indexes (chunks and whole
+    documents) are built from the store and rebuilt when the store's generation changes (an ingest ran).
+    Searches from several threads (UI sessions sharing one retriever) run one at a time.
     """
 
     collection: Collection
     embedder: Embedder
     candidates: int = 50
-    _lexical: LexicalIndex | None = field(default=None, init=False, repr=False)
+    _lexical: tuple[LexicalIndex, DocumentIndex] | None = field(default=None, init=False, repr=False)
     _lexical_generation: int = field(default=-1, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -47,25 +50,46 @@ class Retriever:
         with self._lock:
             self.collection.refresh()
             allowed = self.collection.store.row_ids_of(docs) if docs else None
-            hits = self._ranked(query, mode, allowed)
+            hits = self._ranked(query, mode, allowed, k)
             passages = self.collection.passages(hits[: max(self.candidates, k)])
         keep = drop_near_duplicates([passage.text for passage in passages])
         return [passages[i] for i in keep][:k]
 
-    def _ranked(self, query: str, mode: str, allowed: set[int] | None) -> list[tuple[int, float]]:
+    def _ranked(self, query: str, mode: str, allowed: set[int] | None, k: int) -> list[tuple[int, float]]:
         dense = self._dense(query, allowed) if mode != "bm25" else []
         lexical = self.lexical().search(query, self.candidates, allowed) if mode != "dense" else []
-        if mode != "hybrid":
+        if mode in ("dense", "bm25"):
             return dense or lexical
-        return reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]])
+        rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
+        if mode == "hybrid":
+            rankings.append(self._document_leaders(query, rankings, allowed, k))
+        return reciprocal_rank_fusion(rankings)
+
+    def _document_leaders(self, query: str, rankings: list[list[int]], allowed: set[int] | None, k: int) -> list[int]:
+        """The best chunk (by the chunks' own fusion) of each of the ``k`` best documents, in their order.
+        Documents are ranked by fusing their best dense chunk with BM25 over their whole text, so a question
+        that names a filing's company reaches that filing even where its chunks never name it; where every
+        document is one chunk, this ranking is the chunks' own and changes little."""
+        documents = self.documents()
+        by_meaning = group_order(rankings[0], documents.document_of)
+        by_words = documents.search(query, self.candidates, allowed)
+        best = [doc for doc, _ in reciprocal_rank_fusion([by_meaning, by_words])][:k]
+        return group_leaders([i for i, _ in reciprocal_rank_fusion(rankings)], documents.document_of, best)
 
     def _dense(self, query: str, allowed: set[int] | None) -> list[tuple[int, float]]:
         return self.collection.index.search(self.embedder.embed([query])[0], self.candidates, allowed)
 
     def lexical(self) -> LexicalIndex:
+        return self._lexical_indexes()[0]
+
+    def documents(self) -> DocumentIndex:
+        return self._lexical_indexes()[1]
+
+    def _lexical_indexes(self) -> tuple[LexicalIndex, DocumentIndex]:
         generation = self.collection.store.generation
         if self._lexical is None or generation != self._lexical_generation:
-            self._lexical = LexicalIndex.build(self.collection.store.texts())
+            rows = self.collection.store.texts()
+            self._lexical = LexicalIndex.build((row, text) for row, _, text in rows), DocumentIndex.build(rows)
             self._lexical_generation = generation
         return self._lexical
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from rag.fusion import drop_near_duplicates, jaccard, reciprocal_rank_fusion, shingles
+from rag.fusion import drop_near_duplicates, group_leaders, group_order, jaccard, reciprocal_rank_fusion, shingles
 
 RANKINGS = st.lists(st.lists(st.integers(0, 30), unique=True, max_size=20), min_size=1, max_size=4)
 
@@ -24,6 +24,29 @@ def test_a_key_first_everywhere_wins(rankings: list[list[int]], champion: int) -
 def test_fusion_rewards_agreement() -> None:
     fused = dict(reciprocal_rank_fusion([["a", "b", "c"], ["c", "b", "a"], ["b"]]))
     assert fused["b"] > fused["a"] == fused["c"]
+
+
+RANKING = st.lists(st.integers(0, 40), unique=True, max_size=25)
+
+
+def tens(key: int) -> int:
+    return key // 10
+
+
+@given(RANKING)
+def test_group_order_lists_each_group_once_by_its_best_key(ranking: list[int]) -> None:
+    groups = group_order(ranking, tens)
+    assert sorted(groups) == sorted({tens(key) for key in ranking})
+    first_position = [min(i for i, key in enumerate(ranking) if tens(key) == group) for group in groups]
+    assert first_position == sorted(first_position)
+
+
+@given(RANKING, st.lists(st.integers(0, 5), unique=True, max_size=6))
+def test_group_leaders_are_each_wanted_groups_best_key_in_the_wanted_order(ranking: list[int], wanted: list[int]) -> None:
+    leaders = group_leaders(ranking, tens, wanted)
+    assert [tens(key) for key in leaders] == [group for group in wanted if any(tens(key) == group for key in ranking)]
+    assert all(ranking.index(key) <= min(i for i, other in enumerate(ranking) if tens(other) == tens(key))
+               for key in leaders)
 
 
 @given(st.lists(st.text(alphabet="ab c", max_size=30), max_size=8))

@@ -8,7 +8,7 @@ from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.runners import SerialRunner
 from rag.config import Settings
 from rag.embedders import HashEmbedder
-from rag.retrieve import Retriever
+from rag.retrieve import MODES, Retriever
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def retriever(settings: Settings, sample_copy: Path):
     opened.close()
 
 
-@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+@pytest.mark.parametrize("mode", MODES)
 def test_every_mode_finds_the_page(retriever: Retriever, mode: str) -> None:
     top = retriever.search("dredging deepened the main channel to metres", 3, mode=mode)[0]
     assert Path(top.doc).name == "valmara-port-annual-report-2025.pdf" and top.page == 2
@@ -64,3 +64,44 @@ def test_an_empty_collection_finds_nothing_in_any_mode() -> None:
     from rag.lexical import LexicalIndex
 
     assert LexicalIndex.build([]).search("channel depth", 3) == []  # every document deleted: no vocabulary
+
+
+
+def filings(folder: Path) -> Path:
+    """Acme's report names Acme once per section; four other reports answer the question's words better."""
+    folder.mkdir()
+    filler = "Revenue, costs, taxes and cash flows are discussed in the sections that follow in some detail. "
+    sections = [f"Acme section {n}. " + filler * 3 for n in range(6)]
+    sections.append("Buyback: the board bought back 5 million of its own stock for cash. " + filler)
+    (folder / "acme-q3.txt").write_text("\n\n".join(sections))
+    for number, name in enumerate(("zenith", "orbit", "delta", "nova"), start=7):
+        buyback = f"Shares repurchased: the company repurchased {number} million shares; how many shares it repurchases next is open. "
+        (folder / f"{name}-q3.txt").write_text(f"{name.title()} report. " + filler * 18 + "\n\n" + buyback * 2)
+    return folder
+
+
+def test_a_question_naming_a_document_reaches_it_even_when_its_chunks_rank_low(settings: Settings, tmp_path: Path) -> None:
+    small_chunks = settings.with_overrides(chunk_tokens=48, chunk_overlap=0)
+    ingest_paths([filings(tmp_path / "filings")], small_chunks, embedder=HashEmbedder(), runner=SerialRunner(),
+                 options=IngestOptions(progress=False))
+    retriever = Retriever.open(small_chunks, HashEmbedder())
+    question = "How many shares did Acme repurchase?"
+    def documents_found(mode: str) -> set[str]:
+        return {Path(p.doc).name for p in retriever.search(question, 3, mode=mode)}
+    assert Path(retriever.documents().search(question, 5)[0]).name == "acme-q3.txt"
+    assert "acme-q3.txt" not in documents_found("hybrid-chunks")  # its chunks alone rank below the others'
+    assert "acme-q3.txt" in documents_found("hybrid")
+    retriever.close()
+
+
+def test_the_document_index_ranks_whole_documents_and_knows_each_rows_document() -> None:
+    from rag.lexical import DocumentIndex
+
+    rows = [(3, "a.txt", "Acme makes anvils."), (1, "a.txt", "Acme sells anvils."), (2, "b.txt", "Anvils are heavy.")]
+    index = DocumentIndex.build(rows)
+    assert [index.document_of(row) for row in (1, 2, 3)] == ["a.txt", "b.txt", "a.txt"]
+    assert index.search("acme anvils", 2) == ["a.txt", "b.txt"]
+    assert index.search("acme anvils", 2, allowed_rows={2}) == ["b.txt"]  # documents of the allowed rows only
+    with pytest.raises(KeyError):
+        index.document_of(4)
+    assert DocumentIndex.build([]).search("acme", 3) == []
