@@ -1,4 +1,4 @@
-"""Document-level retrieval quality: dense vs BM25 vs hybrid on sec-10q (195 questions) and PubMedQA
+"""Document-level retrieval quality of every retrieval mode (rag.retrieve.MODES) on sec-10q (195 questions) and PubMedQA
 (the 500 official test questions over all 1,000 abstracts).
 
     .venv/bin/python bench/retrieval.py [--dataset sec10q|pubmedqa|all] [-k 5]
@@ -77,7 +77,7 @@ def main() -> None:
         retriever = Retriever.open(settings)
         for mode in MODES:
             scores = evaluate(retriever, questions, mode, args.k)
-            print(f"  {mode:<7} recall@{args.k} {scores['recall']:.3f}  hit@{args.k} {scores['hit']:.3f}  "
+            print(f"  {mode:<13} recall@{args.k} {scores['recall']:.3f}  hit@{args.k} {scores['hit']:.3f}  "
                   f"MRR {scores['mrr']:.3f}  retrieval p50 {scores['p50_ms']:.0f} ms")
         retriever.close()
 

@@ -20,6 +20,7 @@ from rag.types import Judgement
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy.typing import ArrayLike
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # written by bench/calibrate_checker.py
 DEFAULT_THRESHOLD = 0.5
@@ -99,7 +100,7 @@ def combined_support(weights: Sequence[float], features: Sequence[float]) -> flo
     return float(logistic_rows(weights, [features])[0])
 
 
-def logistic_rows(weights: Sequence[float], rows: Sequence[Sequence[float]]) -> np.ndarray:
+def logistic_rows(weights: ArrayLike, rows: ArrayLike) -> np.ndarray:
     """``combined_support`` of every row of a feature matrix at once (the bias is ``weights[0]``).
 
     >>> logistic_rows((0.0, 2.0), [(0.0,), (60.0,)]).round(3).tolist()
@@ -107,7 +108,8 @@ def logistic_rows(weights: Sequence[float], rows: Sequence[Sequence[float]]) -> 
     """
     import numpy as np
 
-    z = weights[0] + np.asarray(rows, dtype=float) @ np.asarray(weights[1:], dtype=float)
+    bias_and_weights = np.asarray(weights, dtype=float)
+    z = bias_and_weights[0] + np.asarray(rows, dtype=float) @ bias_and_weights[1:]
     return 1 / (1 + np.exp(-np.clip(z, -60, 60)))
 
 

@@ -86,18 +86,20 @@ class DocumentIndex:
                    np.asarray([row for row, _, _ in ordered], dtype=np.int64),
                    np.asarray([position[doc] for _, doc, _ in ordered], dtype=np.int64))
 
-    def document_of(self, row_id: int) -> str:
-        return self.documents[self._positions([row_id])[0]]
+    def document_of(self, row_id: int) -> str | None:
+        """The document of a chunk row; None for a row the index does not hold (written after it was built)."""
+        position = int(self._positions([row_id])[0])
+        return self.documents[position] if position >= 0 else None
 
     def search(self, query: str, k: int, allowed_rows: set[int] | None = None) -> list[str]:
         """The ``k`` best documents by BM25 over their whole text, among those of ``allowed_rows``."""
-        allowed = None if allowed_rows is None else set(self._positions(list(allowed_rows)).tolist())
+        allowed = None if allowed_rows is None else {p for p in self._positions(list(allowed_rows)).tolist() if p >= 0}
         return [self.documents[i] for i, _ in self.bm25.search(query, k, allowed)]
 
     def _positions(self, row_ids: list[int]) -> np.ndarray:
-        """The document positions of these chunk rows; KeyError for a row the index does not hold."""
+        """The document position of each chunk row, -1 for a row the index does not hold."""
         wanted = np.asarray(row_ids, dtype=np.int64)
-        found = np.minimum(np.searchsorted(self.row_ids, wanted), max(len(self.row_ids) - 1, 0))
-        if len(wanted) and (not len(self.row_ids) or (self.row_ids[found] != wanted).any()):
-            raise KeyError(f"chunk rows not in the document index: {row_ids[:10]}")
-        return self.row_documents[found] if len(wanted) else wanted
+        if not len(self.row_ids):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        found = np.minimum(np.searchsorted(self.row_ids, wanted), len(self.row_ids) - 1)
+        return np.where(self.row_ids[found] == wanted, self.row_documents[found], -1)

@@ -16,7 +16,7 @@ from rag.protocols import Embedder
 from rag.types import Passage
 
 MODES = ("hybrid", "hybrid-chunks", "dense", "bm25")
-MODE_HELP = ("retrieval: hybrid (default: dense + BM25 over chunks + the best chunk of each of the k best "
+MODE_HELP = ("retrieval: hybrid (default: dense + BM25 over chunks + the best chunk of each of the 5 best "
              "documents), hybrid-chunks (without the documents), dense, bm25")
 
 
@@ -32,6 +32,7 @@ class Retriever:
     collection: Collection
     embedder: Embedder
     candidates: int = 50
+    best_documents: int = 5  # documents whose best chunk joins the hybrid fusion; fixed, so results nest across k
     _lexical: tuple[LexicalIndex, DocumentIndex] | None = field(default=None, init=False, repr=False)
     _lexical_generation: int = field(default=-1, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -50,31 +51,36 @@ class Retriever:
         with self._lock:
             self.collection.refresh()
             allowed = self.collection.store.row_ids_of(docs) if docs else None
-            hits = self._ranked(query, mode, allowed, k)
+            hits = self._ranked(query, mode, allowed)
             passages = self.collection.passages(hits[: max(self.candidates, k)])
         keep = drop_near_duplicates([passage.text for passage in passages])
         return [passages[i] for i in keep][:k]
 
-    def _ranked(self, query: str, mode: str, allowed: set[int] | None, k: int) -> list[tuple[int, float]]:
+    def _ranked(self, query: str, mode: str, allowed: set[int] | None) -> list[tuple[int, float]]:
+        lexical, documents = self._lexical_indexes()  # one snapshot for the whole search
         dense = self._dense(query, allowed) if mode != "bm25" else []
-        lexical = self.lexical().search(query, self.candidates, allowed) if mode != "dense" else []
+        words = lexical.search(query, self.candidates, allowed) if mode != "dense" else []
         if mode in ("dense", "bm25"):
-            return dense or lexical
-        rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
-        if mode == "hybrid":
-            rankings.append(self._document_leaders(query, rankings, allowed, k))
-        return reciprocal_rank_fusion(rankings)
+            return dense or words
+        rankings = [[i for i, _ in dense], [i for i, _ in words]]
+        chunks = reciprocal_rank_fusion(rankings)
+        if mode == "hybrid-chunks":
+            return chunks
+        leaders = self._document_leaders(query, documents, rankings[0], [i for i, _ in chunks], allowed)
+        return reciprocal_rank_fusion([*rankings, leaders])
 
-    def _document_leaders(self, query: str, rankings: list[list[int]], allowed: set[int] | None, k: int) -> list[int]:
-        """The best chunk (by the chunks' own fusion) of each of the ``k`` best documents, in their order.
-        Documents are ranked by fusing their best dense chunk with BM25 over their whole text, so a question
-        that names a filing's company reaches that filing even where its chunks never name it; where every
-        document is one chunk, this ranking is the chunks' own and changes little."""
-        documents = self.documents()
-        by_meaning = group_order(rankings[0], documents.document_of)
+    def _document_leaders(self, query: str, documents: DocumentIndex, dense: list[int], chunks: list[int],
+                          allowed: set[int] | None) -> list[int]:
+        """The best chunk (in the chunks' own fusion) of each of the ``best_documents`` best documents, in
+        their order. Documents are ranked by fusing their best dense chunk with BM25 over their whole text,
+        so a question that names a filing's company reaches that filing even where its chunks never name
+        it, as long as one of its chunks is among the candidates. Where every document is one chunk, this
+        ranking is the chunks' own and changes little. Rows written after the indexes were built (an
+        ingest during the search) have no document here and are passed over."""
+        by_meaning = [doc for doc in group_order(dense, documents.document_of) if doc is not None]
         by_words = documents.search(query, self.candidates, allowed)
-        best = [doc for doc, _ in reciprocal_rank_fusion([by_meaning, by_words])][:k]
-        return group_leaders([i for i, _ in reciprocal_rank_fusion(rankings)], documents.document_of, best)
+        best = [doc for doc, _ in reciprocal_rank_fusion([by_meaning, by_words])][: self.best_documents]
+        return group_leaders(chunks, documents.document_of, best)
 
     def _dense(self, query: str, allowed: set[int] | None) -> list[tuple[int, float]]:
         return self.collection.index.search(self.embedder.embed([query])[0], self.candidates, allowed)
@@ -82,7 +88,7 @@ class Retriever:
     def lexical(self) -> LexicalIndex:
         return self._lexical_indexes()[0]
 
-    def documents(self) -> DocumentIndex:
+    def document_index(self) -> DocumentIndex:
         return self._lexical_indexes()[1]
 
     def _lexical_indexes(self) -> tuple[LexicalIndex, DocumentIndex]:

@@ -123,7 +123,7 @@ class Judgement:
 
     support: float  # P(the passage supports the claim)
     contradict: float  # P(the passage makes the claim false)
-    weakest_gain: float | None = None  # judge+gain: the lowest gain in log-probability a claim token gets from the passage
+    weakest_gain: float | None = field(default=None, kw_only=True)  # judge+gain: the lowest gain in log-probability a claim token gets from the passage
 
     @property
     def neutral(self) -> float:

@@ -117,7 +117,7 @@ def stored_judgement(record: dict[str, Any]) -> Judgement:
     # "support": bench/calibrate_checker.py's score files from before judgements were Judgement objects
     support = record["checker_support"] if "checker_support" in record else record["support"]
     contradict = record["contradict"]
-    return Judgement(support, contradict, record.get("weakest_gain"))
+    return Judgement(support, contradict, weakest_gain=record.get("weakest_gain"))
 
 
 def scored_fields(item: FactCheckItem, judged: Judgement, calibration: Calibration) -> dict[str, Any]:

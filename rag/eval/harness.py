@@ -50,7 +50,7 @@ class EvalOptions:
     seed: int = 7
     out: Path | None = None
     k: int = 5  # passages per question (QA datasets)
-    retrieval: str = "hybrid"  # retrieval mode (QA datasets): hybrid, dense or bm25
+    retrieval: str = "hybrid"  # retrieval mode (QA datasets): one of rag.retrieve.MODES
     retrieval_only: bool = False  # QA datasets: score retrieval alone, nothing generated (rag/eval/retrieval.py)
     documents: Path | None = None  # a JSONL dataset's documents to index
     collection: str | None = None  # or an existing collection to ask (JSONL datasets)

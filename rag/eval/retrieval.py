@@ -25,7 +25,7 @@ class RetrievalSuite:
     data: QADataset
     retriever: Retriever
     k: int = 5
-    retrieval: str = "hybrid"  # hybrid, dense or bm25
+    retrieval: str = "hybrid"  # one of rag.retrieve.MODES
     limit: int | None = None
     seed: int = 7
 

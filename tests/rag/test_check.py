@@ -105,7 +105,7 @@ def test_nli_checker_reads_labels_from_a_local_model(tmp_path) -> None:
     checker = NLIChecker(str(tmp_path / "nli"), device="cpu", batch_size=2)
     scores = checker.judge([("The channel is 16.5 m deep.", PORT)] * 3 + [("Founded in 1874.", LIBRARY)])
     assert len(scores) == 4 and checker.name == "nli:nli"
-    assert all(abs(j.support + j.contradict + j.neutral - 1.0) < 1e-5 and min(j.support, j.contradict, j.neutral) >= 0
+    assert all(j.support + j.contradict <= 1.0 + 1e-5 and min(j.support, j.contradict) >= 0
                and j.weakest_gain is None for j in scores)
     assert scores[0] == pytest.approx(scores[2])
 
