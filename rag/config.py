@@ -37,7 +37,6 @@ class Settings:
     max_new_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
-    retrieval_mode: str = "hybrid"
     checker: str = "judge"
     models_dir: Path | None = None
 
