@@ -34,17 +34,19 @@ def group_order(ranking: Sequence[Key], group_of: Callable[[Key], Group]) -> lis
     return list(dict.fromkeys(group_of(key) for key in ranking))
 
 
-def group_leaders(ranking: Sequence[Key], group_of: Callable[[Key], Group], groups: Sequence[Group]) -> list[Key]:
-    """The best-ranked key of each of ``groups``, in the order of ``groups`` (a group with no key in the
-    ranking is left out).
+def lift_by_group(scored: Sequence[tuple[Key, float]], group_of: Callable[[Key], Group | None],
+                  groups: Sequence[Group], k: int = 60) -> list[tuple[Key, float]]:
+    """Each key's score plus ``1 / (k + rank)`` of its group among ``groups`` (best first; keys of other
+    groups get nothing), re-sorted: a reciprocal-rank prior that lifts every key of the best groups alike,
+    so their order within a group is kept. Ties keep the given order.
 
-    >>> group_leaders(["a1", "b1", "a2", "c1"], lambda key: key[0], ["c", "a", "d"])
-    ['c1', 'a1']
+    >>> lifted = lift_by_group([("b1", 0.02), ("a1", 0.015), ("a2", 0.01)], lambda key: key[0], ["a"], k=60)
+    >>> [(key, round(score, 4)) for key, score in lifted]
+    [('a1', 0.0314), ('a2', 0.0264), ('b1', 0.02)]
     """
-    leaders: dict[Group, Key] = {}
-    for key in ranking:
-        leaders.setdefault(group_of(key), key)
-    return [leaders[group] for group in groups if group in leaders]
+    lift = {group: 1.0 / (k + rank) for rank, group in enumerate(groups, start=1)}
+    lifted = [(key, score + lift.get(group_of(key), 0.0)) for key, score in scored]
+    return sorted(lifted, key=lambda item: -item[1])
 
 
 def shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:

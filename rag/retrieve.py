@@ -1,5 +1,5 @@
-"""Retrieval over a collection: dense FAISS + BM25 over chunks + the best chunk of each best-matching
-document, fused by reciprocal rank, near-duplicates removed."""
+"""Retrieval over a collection: dense FAISS + BM25 over chunks, fused by reciprocal rank, the chunks of the
+best-matching documents lifted, near-duplicates removed."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import Sequence
 from rag.collection import Collection
 from rag.config import Settings
 from rag.embedders import make_embedder
-from rag.fusion import drop_near_duplicates, group_leaders, group_order, reciprocal_rank_fusion
+from rag.fusion import drop_near_duplicates, group_order, lift_by_group, reciprocal_rank_fusion
 from rag.lexical import DocumentIndex, LexicalIndex
 from rag.protocols import Embedder
 from rag.types import Passage
 
 MODES = ("hybrid", "hybrid-chunks", "dense", "bm25")
-MODE_HELP = ("retrieval: hybrid (default: dense + BM25 over chunks + the best chunk of each of the 5 best "
-             "documents), hybrid-chunks (without the documents), dense, bm25")
+MODE_HELP = ("retrieval: hybrid (default: dense + BM25 over chunks, the chunks of the 5 best documents "
+             "lifted), hybrid-chunks (without the documents), dense, bm25")
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Retriever:
     collection: Collection
     embedder: Embedder
     candidates: int = 50
-    best_documents: int = 5  # documents whose best chunk joins the hybrid fusion; fixed, so results nest across k
+    best_documents: int = 5  # documents whose chunks hybrid lifts; fixed, so results nest across k
     _lexical: tuple[LexicalIndex, DocumentIndex] | None = field(default=None, init=False, repr=False)
     _lexical_generation: int = field(default=-1, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -66,21 +66,17 @@ class Retriever:
         chunks = reciprocal_rank_fusion(rankings)
         if mode == "hybrid-chunks":
             return chunks
-        leaders = self._document_leaders(query, documents, rankings[0], [i for i, _ in chunks], allowed)
-        return reciprocal_rank_fusion([*rankings, leaders])
+        return lift_by_group(chunks, documents.document_of, self._best_documents(query, documents, rankings[0], allowed))
 
-    def _document_leaders(self, query: str, documents: DocumentIndex, dense: list[int], chunks: list[int],
-                          allowed: set[int] | None) -> list[int]:
-        """The best chunk (in the chunks' own fusion) of each of the ``best_documents`` best documents, in
-        their order. Documents are ranked by fusing their best dense chunk with BM25 over their whole text,
-        so a question that names a filing's company reaches that filing even where its chunks never name
-        it, as long as one of its chunks is among the candidates. Where every document is one chunk, this
-        ranking is the chunks' own and changes little. Rows written after the indexes were built (an
-        ingest during the search) have no document here and are passed over."""
+    def _best_documents(self, query: str, documents: DocumentIndex, dense: list[int], allowed: set[int] | None) -> list[str]:
+        """The ``best_documents`` best documents, best first: their best dense chunk's rank fused with BM25
+        over their whole text. A question that names a filing's company thus lifts that filing's chunks even
+        where they never name it (as long as they are among the candidates). Where every document is one
+        chunk, this ranking is the chunks' own and changes little. Rows written after the indexes were built
+        (an ingest during the search) have no document here and are passed over."""
         by_meaning = [doc for doc in group_order(dense, documents.document_of) if doc is not None]
         by_words = documents.search(query, self.candidates, allowed)
-        best = [doc for doc, _ in reciprocal_rank_fusion([by_meaning, by_words])][: self.best_documents]
-        return group_leaders(chunks, documents.document_of, best)
+        return [doc for doc, _ in reciprocal_rank_fusion([by_meaning, by_words])][: self.best_documents]
 
     def _dense(self, query: str, allowed: set[int] | None) -> list[tuple[int, float]]:
         return self.collection.index.search(self.embedder.embed([query])[0], self.candidates, allowed)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from rag.fusion import drop_near_duplicates, group_leaders, group_order, jaccard, reciprocal_rank_fusion, shingles
+from rag.fusion import drop_near_duplicates, group_order, jaccard, lift_by_group, reciprocal_rank_fusion, shingles
 
 RANKINGS = st.lists(st.lists(st.integers(0, 30), unique=True, max_size=20), min_size=1, max_size=4)
 
@@ -42,11 +42,20 @@ def test_group_order_lists_each_group_once_by_its_best_key(ranking: list[int]) -
 
 
 @given(RANKING, st.lists(st.integers(0, 5), unique=True, max_size=6))
-def test_group_leaders_are_each_wanted_groups_best_key_in_the_wanted_order(ranking: list[int], wanted: list[int]) -> None:
-    leaders = group_leaders(ranking, tens, wanted)
-    assert [tens(key) for key in leaders] == [group for group in wanted if any(tens(key) == group for key in ranking)]
-    assert all(ranking.index(key) <= min(i for i, other in enumerate(ranking) if tens(other) == tens(key))
-               for key in leaders)
+def test_lifting_groups_keeps_every_key_and_each_groups_own_order(ranking: list[int], lifted_groups: list[int]) -> None:
+    scored = [(key, 1.0 / (60 + rank)) for rank, key in enumerate(ranking, start=1)]
+    lifted = lift_by_group(scored, tens, lifted_groups)
+    assert sorted(key for key, _ in lifted) == sorted(ranking)
+    assert all(a[1] >= b[1] for a, b in zip(lifted, lifted[1:]))
+    for group in {tens(key) for key in ranking}:  # within a group the order is the ranking's
+        assert [k for k, _ in lifted if tens(k) == group] == [k for k in ranking if tens(k) == group]
+    unlifted = dict(scored)
+    assert all(score == unlifted[key] for key, score in lifted if tens(key) not in lifted_groups)
+    position = {key: i for i, (key, _) in enumerate(lifted)}
+    lift_rank = {group: rank for rank, group in enumerate(lifted_groups)}
+    for a, b in zip(ranking, ranking[1:]):  # no key overtakes one above it whose group is lifted at least as much
+        if lift_rank.get(tens(a), 99) <= lift_rank.get(tens(b), 99):
+            assert position[a] < position[b]
 
 
 @given(st.lists(st.text(alphabet="ab c", max_size=30), max_size=8))
