@@ -81,9 +81,6 @@ class Retriever:
     def _dense(self, query: str, allowed: set[int] | None) -> list[tuple[int, float]]:
         return self.collection.index.search(self.embedder.embed([query])[0], self.candidates, allowed)
 
-    def lexical(self) -> LexicalIndex:
-        return self._lexical_indexes()[0]
-
     def document_index(self) -> DocumentIndex:
         return self._lexical_indexes()[1]
 
