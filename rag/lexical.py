@@ -88,8 +88,12 @@ class DocumentIndex:
 
     def document_of(self, row_id: int) -> str | None:
         """The document of a chunk row; None for a row the index does not hold (written after it was built)."""
-        position = int(self._positions([row_id])[0])
-        return self.documents[position] if position >= 0 else None
+        return self.documents_of([row_id])[row_id]
+
+    def documents_of(self, row_ids: list[int]) -> dict[int, str | None]:
+        """``document_of`` for many rows in one lookup."""
+        positions = self._positions(row_ids).tolist()
+        return {row: self.documents[p] if p >= 0 else None for row, p in zip(row_ids, positions)}
 
     def search(self, query: str, k: int, allowed_rows: set[int] | None = None) -> list[str]:
         """The ``k`` best documents by BM25 over their whole text, among those of ``allowed_rows``."""

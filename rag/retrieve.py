@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from rag.collection import Collection
 from rag.config import Settings
@@ -66,15 +66,18 @@ class Retriever:
         chunks = reciprocal_rank_fusion(rankings)
         if mode == "hybrid-chunks":
             return chunks
-        return lift_by_group(chunks, documents.document_of, self._best_documents(query, documents, rankings[0], allowed))
+        document_of = documents.documents_of([i for i, _ in chunks]).get  # every dense row is among the chunks
+        best = self._best_documents(query, documents, document_of, rankings[0], allowed)
+        return lift_by_group(chunks, document_of, best)
 
-    def _best_documents(self, query: str, documents: DocumentIndex, dense: list[int], allowed: set[int] | None) -> list[str]:
+    def _best_documents(self, query: str, documents: DocumentIndex, document_of: Callable[[int], str | None],
+                        dense: list[int], allowed: set[int] | None) -> list[str]:
         """The ``best_documents`` best documents, best first: their best dense chunk's rank fused with BM25
         over their whole text. A question that names a filing's company thus lifts that filing's chunks even
         where they never name it (as long as they are among the candidates). Where every document is one
         chunk, this ranking is the chunks' own and changes little. Rows written after the indexes were built
         (an ingest during the search) have no document here and are passed over."""
-        by_meaning = [doc for doc in group_order(dense, documents.document_of) if doc is not None]
+        by_meaning = [doc for doc in group_order(dense, document_of) if doc is not None]
         by_words = documents.search(query, self.candidates, allowed)
         return [doc for doc, _ in reciprocal_rank_fusion([by_meaning, by_words])][: self.best_documents]
 
