@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+from rag.types import Chunk
 
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -60,6 +62,25 @@ class LexicalIndex:
         return [(int(self.row_ids[d]), float(s)) for d, s in zip(documents[0], scores[0]) if s > 0]
 
 
+def covered_text(chunks: Sequence[Chunk]) -> str:
+    """The text a document's chunks cover, each character once: in page and offset order, without the part
+    of a chunk that overlaps the text before it; a page break or skipped blank text becomes a newline.
+
+    >>> covered_text([Chunk("b", "d", 1, 4, 9, "c d e"), Chunk("a", "d", 1, 0, 5, "a b c"),
+    ...               Chunk("c", "d", 2, 0, 1, "f")])
+    'a b c d e\\nf'
+    """
+    parts: list[str] = []
+    page, end = None, 0
+    for chunk in sorted(chunks, key=lambda chunk: (chunk.page, chunk.start)):
+        if chunk.page != page or chunk.start > end:
+            parts.append("\n" if parts else "")
+            page, end = chunk.page, chunk.start
+        parts.append(chunk.text[end - chunk.start:])
+        end = max(end, chunk.end)
+    return "".join(parts)
+
+
 @dataclass
 class DocumentIndex:
     """BM25 over whole documents (each document's chunks together) and the document of every chunk row.
@@ -74,17 +95,17 @@ class DocumentIndex:
     row_documents: np.ndarray  # the position in ``documents`` of each row's document
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[int, str, str]]) -> DocumentIndex:
-        """From (row id, document, text) of every chunk."""
-        ordered = sorted(rows)
-        documents = sorted({doc for _, doc, _ in ordered})
+    def build(cls, rows: Iterable[tuple[int, Chunk]]) -> DocumentIndex:
+        """From (row id, chunk) of every chunk."""
+        ordered = sorted(rows, key=lambda pair: pair[0])
+        documents = sorted({chunk.doc for _, chunk in ordered})
         position = {doc: i for i, doc in enumerate(documents)}
-        texts: dict[int, list[str]] = {i: [] for i in range(len(documents))}
-        for _, doc, text in ordered:
-            texts[position[doc]].append(text)
-        return cls(documents, LexicalIndex.build((i, "\n".join(parts)) for i, parts in texts.items()),
-                   np.asarray([row for row, _, _ in ordered], dtype=np.int64),
-                   np.asarray([position[doc] for _, doc, _ in ordered], dtype=np.int64))
+        chunks: dict[int, list[Chunk]] = {i: [] for i in range(len(documents))}
+        for _, chunk in ordered:
+            chunks[position[chunk.doc]].append(chunk)
+        return cls(documents, LexicalIndex.build((i, covered_text(parts)) for i, parts in chunks.items()),
+                   np.asarray([row for row, _ in ordered], dtype=np.int64),
+                   np.asarray([position[chunk.doc] for _, chunk in ordered], dtype=np.int64))
 
     def document_of(self, row_id: int) -> str | None:
         """The document of a chunk row; None for a row the index does not hold (written after it was built)."""

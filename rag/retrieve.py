@@ -90,8 +90,8 @@ class Retriever:
     def _lexical_indexes(self) -> tuple[LexicalIndex, DocumentIndex]:
         generation = self.collection.store.generation
         if self._lexical is None or generation != self._lexical_generation:
-            rows = self.collection.store.texts()
-            self._lexical = LexicalIndex.build((row, text) for row, _, text in rows), DocumentIndex.build(rows)
+            rows = self.collection.store.all_chunks()
+            self._lexical = LexicalIndex.build((row, chunk.text) for row, chunk in rows), DocumentIndex.build(rows)
             self._lexical_generation = generation
         return self._lexical
 

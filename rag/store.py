@@ -120,9 +120,10 @@ class Store:
         query = f"SELECT row_id, chunk_id, doc, page, start, end, text FROM chunks WHERE row_id IN ({marks})"
         return {row[0]: Chunk(*row[1:]) for row in self._db.execute(query, [int(i) for i in row_ids])}
 
-    def texts(self) -> list[tuple[int, str, str]]:
-        """(row id, document, text) of every chunk, for the lexical indexes."""
-        return self._db.execute("SELECT row_id, doc, text FROM chunks ORDER BY row_id").fetchall()
+    def all_chunks(self) -> list[tuple[int, Chunk]]:
+        """(row id, chunk) of every chunk in row order, for the lexical indexes."""
+        query = "SELECT row_id, chunk_id, doc, page, start, end, text FROM chunks ORDER BY row_id"
+        return [(row[0], Chunk(*row[1:])) for row in self._db.execute(query)]
 
     def row_ids_of(self, docs: Sequence[str]) -> set[int]:
         """Row ids of the chunks of documents named by full path or by file name."""

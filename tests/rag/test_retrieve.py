@@ -103,15 +103,3 @@ def test_a_row_written_after_the_indexes_were_built_is_passed_over(retriever: Re
     monkeypatch.setattr(retriever, "_dense", lambda query, allowed: [(10**9, 1.0), *dense(query, allowed)])
     top = retriever.search("dredging deepened the main channel to metres", 3)[0]
     assert Path(top.doc).name == "valmara-port-annual-report-2025.pdf"
-
-
-def test_the_document_index_ranks_whole_documents_and_knows_each_rows_document() -> None:
-    from rag.lexical import DocumentIndex
-
-    rows = [(3, "a.txt", "Acme makes anvils."), (1, "a.txt", "Acme sells anvils."), (2, "b.txt", "Anvils are heavy.")]
-    index = DocumentIndex.build(rows)
-    assert [index.document_of(row) for row in (1, 2, 3)] == ["a.txt", "b.txt", "a.txt"]
-    assert index.search("acme anvils", 2) == ["a.txt", "b.txt"]
-    assert index.search("acme anvils", 2, allowed_rows={2}) == ["b.txt"]  # documents of the allowed rows only
-    assert index.document_of(4) is None and index.search("anvils", 2, allowed_rows={2, 4}) == ["b.txt"]
-    assert DocumentIndex.build([]).search("acme", 3) == []
