@@ -111,25 +111,41 @@ class _IngestRun:
         return self._report()
 
     def _plan(self, files: Iterable[Path]) -> list[FileTask]:
-        """Hash every file; note unchanged and oversized ones; the rest become tasks."""
+        """Hash every file; note unreadable, oversized and unchanged ones; the rest become tasks."""
         started, tasks = time.perf_counter(), []
         chunking = ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap)
         count_tokens = self.embedder.token_counter()
         for path in files:
-            digest, size = file_digest(path), path.stat().st_size
-            if not self._settled(str(path), digest, size):
-                tasks.append(FileTask(str(path), digest, size, chunking, count_tokens, self.ocr,
+            identity = self._identity(path)
+            if identity is not None and not self._settled(str(path), identity[0]):
+                tasks.append(FileTask(str(path), *identity, chunking, count_tokens, self.ocr,
                                       ocr_budget_s=0.8 * self.settings.file_timeout_s))
         self.timings["hash"] += time.perf_counter() - started
         return tasks
 
-    def _settled(self, path: str, digest: str, size: int) -> bool:
-        """Record an outcome without parsing when the file is unchanged, failed before, or too big."""
+    def _identity(self, path: Path) -> tuple[str, int] | None:
+        """(content hash, size) of a file; None, with a failed outcome, for one too big or unreadable.
+
+        The size is checked first, so an oversized file is never read."""
+        try:
+            size = path.stat().st_size
+            if size > self.settings.max_file_mb * 1024 * 1024:
+                return self._refuse(str(path), f"file is {size / 2**20:.0f} MB, over the "
+                                                f"{self.settings.max_file_mb:g} MB limit (--max-file-mb)")
+            return file_digest(path), size
+        except OSError as error:  # permission denied, or removed since it was found
+            return self._refuse(str(path), f"cannot read the file: {error.strerror or error}")
+
+    def _refuse(self, path: str, error: str) -> None:
+        """A failed outcome for a file that is not parsed; an indexed earlier version stays, and says so."""
         known = self.collection.store.document(path)
-        if size > self.settings.max_file_mb * 1024 * 1024:
-            self.outcomes.append(FileOutcome(path, "failed", error=(
-                f"file is {size / 2**20:.0f} MB, over the {self.settings.max_file_mb:g} MB limit (--max-file-mb)")))
-            return True
+        if known is not None and known.status == "indexed":
+            error += "; the previously indexed version is kept"
+        self.outcomes.append(FileOutcome(path, "failed", error=error))
+
+    def _settled(self, path: str, digest: str) -> bool:
+        """Record an outcome without parsing when the file is unchanged or failed before."""
+        known = self.collection.store.document(path)
         if known is None or known.content_hash != digest or self._ocr_reads_it_now(known):
             return False
         if known.status == "indexed":

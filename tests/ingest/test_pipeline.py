@@ -117,10 +117,43 @@ def test_image_only_pages_are_reported(settings: Settings, tmp_path: Path) -> No
     assert outcomes["blank.pdf"].status == "failed" and "no extractable text" in outcomes["blank.pdf"].error
 
 
-def test_oversized_files_are_refused_without_parsing(settings: Settings, sample_copy: Path) -> None:
+def test_oversized_files_are_refused_without_being_read(settings: Settings, sample_copy: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(path: Path) -> str:
+        raise AssertionError(f"{path} was read")
+
+    monkeypatch.setattr("ingest.pipeline.file_digest", never)
     report = _ingest([sample_copy], settings.with_overrides(max_file_mb=0.0001))
     assert {o.status for o in report.files} == {"failed"}
     assert all("limit" in o.error for o in report.files) and report.nothing_readable
+
+
+def test_a_grown_file_over_the_limit_keeps_its_indexed_version(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("The harbour opened in 1901.")
+    _ingest([tmp_path], settings)
+    (tmp_path / "a.txt").write_text("The harbour opened in 1901. " * 100)
+    outcome = _ingest([tmp_path], settings.with_overrides(max_file_mb=0.001)).files[0]
+    assert outcome.status == "failed" and "previously indexed version is kept" in outcome.error
+    assert "1901" in Retriever.open(settings, HashEmbedder()).search("harbour opened", 1)[0].text
+
+
+def test_an_unreadable_file_fails_alone_and_the_batch_goes_on(settings: Settings, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import pipeline
+
+    (tmp_path / "locked.txt").write_text("secret")
+    (tmp_path / "open.txt").write_text("The harbour opened in 1901.")
+    digest = pipeline.file_digest
+
+    def guarded(path: Path) -> str:
+        if path.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return digest(path)
+
+    monkeypatch.setattr(pipeline, "file_digest", guarded)
+    outcomes = {Path(o.path).name: o for o in _ingest([tmp_path], settings).files}
+    assert outcomes["open.txt"].status == "added"
+    assert outcomes["locked.txt"].status == "failed" and outcomes["locked.txt"].error == "cannot read the file: Permission denied"
 
 
 def test_missing_path_is_a_usage_error(settings: Settings, tmp_path: Path) -> None:
