@@ -64,7 +64,7 @@ class RunDir:
                 raise RunMismatch(f"{self.root} holds a run with other settings ({_differences(stored, config)}); "
                                   "pass another --out or delete it")
         else:
-            self.config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+            _write_atomic(self.config_file, json.dumps(config, indent=2, sort_keys=True) + "\n")
         return self.results()
 
     def config(self) -> dict[str, Any]:
@@ -102,10 +102,19 @@ class RunDir:
         return path
 
     def _drop_partial_tail(self) -> None:
-        if self.results_file.is_file():
-            raw = self.results_file.read_bytes()
-            if raw and not raw.endswith(b"\n"):
-                self.results_file.write_bytes(raw[:raw.rfind(b"\n") + 1])
+        """Cut a last line an interruption left unfinished, in place: recorded lines are never rewritten."""
+        if not self.results_file.is_file():
+            return
+        with open(self.results_file, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            handle.seek(0)
+            keep = handle.read().rfind(b"\n") + 1
+        os.truncate(self.results_file, keep)
 
 
 def complete_lines(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
@@ -123,6 +132,11 @@ def _differences(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file, flushed to disk before it replaces ``path``: a crash leaves the old
+    file or the new one, never a truncated one."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(partial, path)
