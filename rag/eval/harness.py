@@ -85,7 +85,7 @@ def prompts_fingerprint() -> str:
     return hashlib.sha256((SYSTEM_PROMPT + "\0" + JUDGE_SYSTEM).encode()).hexdigest()[:12]
 
 
-ANSWER_CODE = ("generate", "citations", "claims", "check", "calibration")  # rag modules that write and judge answers
+ANSWER_CODE = ("prompts", "pipeline", "generate", "citations", "claims", "check", "calibration")  # write, judge answers
 RETRIEVAL_CODE = ("retrieve", "fusion", "lexical", "index", "embedders")  # rag modules that find the passages
 CODE_BY_MODE = {"qa": ANSWER_CODE + RETRIEVAL_CODE, "fact-check": ANSWER_CODE, "retrieval": RETRIEVAL_CODE}
 

@@ -66,7 +66,8 @@ class RecheckSuite:
         return {**source, "checker": self.checker.name, "check_policy": self.check.policy,
                 **calibration_in_use(self.checker, self.check).record(),
                 "answers_from": str(self.source.root.resolve()),
-                "answers_prompts": source.get("answers_prompts", source["prompts"])}  # a recheck's source keeps its own
+                "answers_prompts": source.get("answers_prompts", source["prompts"]),  # a recheck's source keeps its own
+                "answers_code": source.get("answers_code", source["code"])}
 
     def item_ids(self) -> list[str]:
         return list(self._records)

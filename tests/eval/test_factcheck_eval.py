@@ -147,6 +147,20 @@ def test_a_change_to_the_answering_code_is_another_run(settings, tmp_path: Path,
     assert shapes[0] == shapes[1] != shapes[2] and "Pass" in shapes[3]  # text aside, the code decides
 
 
+def test_the_answer_fingerprint_covers_the_prompt_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit to how passages or the question are laid out makes answers another run's."""
+    import rag.prompts
+    from rag.eval.harness import CODE_BY_MODE, code_fingerprint
+
+    before = code_fingerprint(CODE_BY_MODE["qa"])
+    edited = tmp_path / "prompts.py"
+    source = Path(rag.prompts.__file__).read_text()
+    edited.write_text(source.replace("QUESTION_TEMPLATE = ", "QUESTION_TEMPLATE = 'Q: ' + ", 1))
+    assert edited.read_text() != source
+    monkeypatch.setattr(rag.prompts, "__file__", str(edited))
+    assert code_fingerprint(CODE_BY_MODE["qa"]) != before
+
+
 def test_cli_eval_and_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path, eval_data: Path) -> None:
     base = ["--data-dir", str(tmp_path), "--eval-data", str(eval_data), "eval"]
     assert main([*base, "halueval", "--checker", "overlap", "--limit", "12", "--json"]) == 0
