@@ -87,14 +87,19 @@ class Pipeline:
                 moments: tuple[float, float, float]) -> Answer:
         started, retrieved, first_token = moments
         answer = self._parsed(question, text, prompt.passages)
-        generated = time.perf_counter()
-        checked = check_answer(answer, self.checker, options.check) if self.checker else answer
+        spent = {"generate": time.perf_counter() - retrieved, "check": 0.0}  # seconds; a retry adds to both
+        checked = self._checked(answer, options, spent)
         if options.check.policy == "regenerate" and _unsupported(checked):
-            checked, generated = self._retry(checked, prompt, options), time.perf_counter()
-        finished = time.perf_counter()
-        timings = {"retrieve": retrieved - started, "first_token": first_token - retrieved,
-                   "generate": generated - retrieved, "check": finished - generated, "total": finished - started}
+            checked = self._retry(checked, prompt, options, spent)
+        timings = {"retrieve": retrieved - started, "first_token": first_token - retrieved, **spent,
+                   "total": time.perf_counter() - started}
         return replace(checked, timings_ms={key: round(value * 1000, 1) for key, value in timings.items()})
+
+    def _checked(self, answer: Answer, options: AskOptions, spent: dict[str, float]) -> Answer:
+        started = time.perf_counter()
+        checked = check_answer(answer, self.checker, options.check) if self.checker else answer
+        spent["check"] += time.perf_counter() - started
+        return checked
 
     def _parsed(self, question: str, text: str, passages: Sequence[Passage]) -> Answer:
         text = text.strip()
@@ -102,11 +107,13 @@ class Pipeline:
         abstained = is_abstention(text, any(s.citations for s in sentences))
         return Answer(question, text, abstained, sentences, tuple(passages), self.generator.name)
 
-    def _retry(self, first: Answer, prompt: Prompt, options: AskOptions) -> Answer:
+    def _retry(self, first: Answer, prompt: Prompt, options: AskOptions, spent: dict[str, float]) -> Answer:
         """One more answer with the unsupported claims named; keep the better-supported of the two."""
-        messages = retry_messages(prompt, first.text, _unsupported(first))
-        text = "".join(self.generator.stream(messages, options.generation))
-        second = check_answer(self._parsed(first.question, text, prompt.passages), self.checker, options.check)
+        started = time.perf_counter()
+        text = "".join(self.generator.stream(retry_messages(prompt, first.text, _unsupported(first)), options.generation))
+        second = self._parsed(first.question, text, prompt.passages)
+        spent["generate"] += time.perf_counter() - started
+        second = self._checked(second, options, spent)
         return second if support_share(second) > support_share(first) else first
 
     def close(self) -> None:

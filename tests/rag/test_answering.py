@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -110,10 +111,18 @@ def test_regenerate_policy_keeps_the_better_supported_answer(settings: Settings,
     replies = iter(["A cruise terminal opened downtown in 2025 [1].",
                     "Dredging deepened the main channel to 16.5 metres [1]."])
     generator = FakeGenerator(reply=lambda messages: next(replies))
-    pipeline = Pipeline(Retriever.open(settings, HashEmbedder()), generator, OverlapChecker())
+
+    class SlowChecker(OverlapChecker):
+        def judge(self, pairs):
+            time.sleep(0.1)
+            return super().judge(pairs)
+
+    pipeline = Pipeline(Retriever.open(settings, HashEmbedder()), generator, SlowChecker())
     options = AskOptions(k=2, check=CheckSettings(policy="regenerate", threshold=0.6))
     answer = pipeline.answer("main channel dredging deepened metres", options)
     assert "16.5 metres" in answer.text and answer.sentences[0].verdict == "supported"
+    timings = answer.timings_ms  # both checks count as checking, not generating
+    assert timings["check"] >= 200 and timings["generate"] < timings["check"] / 2
     retry_request = generator.calls[-1][-1]["content"]
     assert "not supported" in retry_request and "cruise terminal" in retry_request
     pipeline.close()
