@@ -54,6 +54,18 @@ def token_log_probs(first_logits: Any, row_logits: Any, ids: list[int]) -> tuple
     return tuple(log_probs[torch.arange(len(ids)), torch.tensor(ids, device=log_probs.device)].tolist())
 
 
+def stop_when_set(event: threading.Event) -> Any:
+    """Stopping criteria for ``generate`` that end it, after the current token, once ``event`` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _StopWhenSet(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), event.is_set(), device=input_ids.device, dtype=torch.bool)
+
+    return StoppingCriteriaList([_StopWhenSet()])
+
+
 @dataclass
 class TransformersGenerator:
     """A Hugging Face causal LM (packaged name, local dir, GGUF file or hub id), loaded once in ``warm_up``."""
@@ -95,10 +107,15 @@ class TransformersGenerator:
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(self._model.device)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[BaseException] = []
-        worker = threading.Thread(target=self._generate, args=(inputs, options, streamer, failure), daemon=True)
+        abandoned = threading.Event()
+        worker = threading.Thread(target=self._generate, args=(inputs, options, streamer, failure, abandoned),
+                                  daemon=True)
         worker.start()
-        yield from streamer
-        worker.join()
+        try:
+            yield from streamer
+        finally:  # a reader that stops early (a closed tab, a rerun) stops the decoding and frees the model
+            abandoned.set()
+            worker.join()
         if failure:
             raise failure[0]
 
@@ -171,7 +188,8 @@ class TransformersGenerator:
         self.warm_up()
         return self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
-    def _generate(self, inputs: Any, options: GenerationOptions, streamer: Any, failure: list) -> None:
+    def _generate(self, inputs: Any, options: GenerationOptions, streamer: Any, failure: list,
+                  abandoned: threading.Event) -> None:
         import torch
 
         sampling = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p} \
@@ -179,7 +197,8 @@ class TransformersGenerator:
         try:
             with self._lock, torch.inference_mode():
                 self._model.generate(**inputs, max_new_tokens=options.max_new_tokens, streamer=streamer,
-                                     pad_token_id=self._tokenizer.eos_token_id, **sampling)
+                                     pad_token_id=self._tokenizer.eos_token_id,
+                                     stopping_criteria=stop_when_set(abandoned), **sampling)
         except BaseException as error:  # surfaced in the consuming thread
             failure.append(error)
             streamer.end()

@@ -66,3 +66,18 @@ def test_a_decoder_folder_streams_its_greedy_reply(tmp_path: Path, device: str) 
     direct = generator._model.generate(**inputs, max_new_tokens=12, do_sample=False, pad_token_id=1)
     expected = generator._tokenizer.decode(direct[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     assert streamed.strip() == expected.strip() and streamed.strip()
+
+
+def test_a_stream_closed_early_stops_decoding_and_frees_the_model(tmp_path: Path) -> None:
+    """A reader that stops (a closed browser tab) must not leave the shared model locked while the
+    abandoned answer decodes on to max_new_tokens."""
+    generator = TransformersGenerator(str(save_decoder(tmp_path / "tiny-qwen2")), device="cpu")
+    generator.warm_up()
+    generator._model.generation_config.eos_token_id = None  # the random model must not end on its own
+    decoded: list[int] = []
+    forward = generator._model.forward
+    generator._model.forward = lambda *args, **kwargs: decoded.append(1) or forward(*args, **kwargs)
+    pieces = generator.stream([{"role": "user", "content": "the port ?"}], GenerationOptions(max_new_tokens=400))
+    next(pieces)
+    pieces.close()
+    assert not generator._lock.locked() and len(decoded) < 100
