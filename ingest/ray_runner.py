@@ -42,14 +42,20 @@ class _ProcessRay:
 
     users: int = 0
     started_here: bool = False
+    address: str | None = None  # what the runners using it asked for (None: a local Ray)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def acquire(self, ray: Any, address: str | None, cpus: int | None) -> None:
+        """Start or join Ray for a runner; one process holds one Ray connection, so a runner that asks for
+        another address while runners use this one is refused rather than silently given the wrong Ray."""
         with self.lock:
+            if self.users and address != self.address:
+                raise RunnerUnavailable(f"this process already uses {_where(self.address)}; it cannot also use "
+                                        f"{_where(address)} until the runs on it end")
             if not ray.is_initialized():
                 _start_or_join(ray, address, cpus)
                 self.started_here = True
-            self.users += 1
+            self.users, self.address = self.users + 1, address
 
     def release(self, ray: Any) -> None:
         with self.lock:
@@ -71,6 +77,10 @@ def _start_or_join(ray: Any, address: str | None, cpus: int | None) -> None:
     except Exception as error:  # no cluster at the address, a refused connection, a bad address
         where = f"join the Ray cluster at {address}" if address else "start a local Ray"
         raise RunnerUnavailable(f"could not {where}: {type(error).__name__}: {error}"[:400]) from error
+
+
+def _where(address: str | None) -> str:
+    return f"the Ray cluster at {address}" if address else "a local Ray"
 
 
 @dataclass

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import time
 
-from ingest.runners import LocalRunner, SerialRunner, TaskTimeout, WorkerDied
+import pytest
+
+from ingest.runners import LocalRunner, RunnerUnavailable, SerialRunner, TaskTimeout, WorkerDied
 
 
 def slow_or_fast(seconds: float) -> float:
@@ -45,3 +47,35 @@ def test_memory_cap_turns_a_bomb_into_an_error_and_crashes_are_reported() -> Non
 def test_serial_runner_returns_exceptions() -> None:
     outcomes = list(SerialRunner().map_unordered(lambda x: 1 / x, [1, 0]))
     assert outcomes[0] == (1, 1.0) and isinstance(outcomes[1][1], ZeroDivisionError)
+
+
+class _FakeRay:
+    """What _ProcessRay calls of the ray module."""
+
+    def __init__(self) -> None:
+        self.up, self.joined = False, []
+
+    def is_initialized(self) -> bool:
+        return self.up
+
+    def init(self, address: str, **options: object) -> None:
+        self.up = True
+        self.joined.append(address)
+
+    def shutdown(self) -> None:
+        self.up = False
+
+
+def test_one_process_holds_one_ray_and_refuses_another_address_while_it_is_used() -> None:
+    from ingest.ray_runner import _ProcessRay
+
+    ray, shared = _FakeRay(), _ProcessRay()
+    shared.acquire(ray, None, 2)
+    shared.acquire(ray, None, 2)  # a second runner shares the local Ray
+    with pytest.raises(RunnerUnavailable, match="already uses a local Ray; it cannot also use the Ray cluster at auto"):
+        shared.acquire(ray, "auto", None)
+    shared.release(ray)
+    shared.release(ray)
+    assert not ray.up  # the last user shut down the Ray it started
+    shared.acquire(ray, "auto", None)  # once nothing uses it, another address is fine
+    assert ray.joined == ["local", "auto"] and shared.address == "auto"
