@@ -75,14 +75,19 @@ class Collection:
         validate_name(directory.name)
         directory.mkdir(parents=True, exist_ok=True)
         lock = _acquire_lock(directory)
-        store = Store(directory / "store.sqlite3")
-        recorded = store.get_meta("manifest")
-        if recorded is None:
-            store.set_meta("manifest", json.dumps(asdict(wanted)))
-            manifest = wanted
-        else:
-            manifest = _check_identity(directory.name, Manifest(**json.loads(recorded)), wanted)
-        return cls(directory, manifest, store, lock)
+        store = None
+        try:
+            store = Store(directory / "store.sqlite3")
+            recorded = store.get_meta("manifest")
+            if recorded is None:
+                store.set_meta("manifest", json.dumps(asdict(wanted)))
+                return cls(directory, wanted, store, lock)
+            return cls(directory, _check_identity(directory.name, Manifest(**json.loads(recorded)), wanted), store, lock)
+        except BaseException:  # a mismatched or unreadable collection: let go of the lock and the store
+            if store is not None:
+                store.close()
+            lock.close()
+            raise
 
     @classmethod
     def open_for_read(cls, directory: Path, embedder_name: str | None = None) -> Collection:
@@ -91,8 +96,14 @@ class Collection:
         if not (directory / "store.sqlite3").is_file():
             raise CollectionError(f"collection {directory.name!r} does not exist; run `rag ingest` first")
         store = Store(directory / "store.sqlite3")
-        manifest = Manifest(**json.loads(store.get_meta("manifest") or "{}"))
+        recorded = store.get_meta("manifest")
+        manifest = None if recorded is None else Manifest(**json.loads(recorded))
+        if manifest is None:  # its first ingest has made the store but not yet recorded how it is built
+            store.close()
+            raise CollectionError(f"collection {directory.name!r} is being created; try again when its first "
+                                  "ingest ends")
         if embedder_name is not None and embedder_name != manifest.embedder:
+            store.close()
             raise CollectionError(_mismatch(directory.name, "embedder", manifest.embedder, embedder_name))
         return cls(directory, manifest, store)
 

@@ -77,3 +77,20 @@ def test_first_change_after_a_stale_open_is_indexed_once(tmp_path: Path) -> None
     with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
         _add(collection, "b", _vector(2))
         assert len(collection.index) == collection.store.chunk_count() == 2
+
+
+def test_a_refused_writer_lets_go_of_the_lock_while_its_error_is_still_held(tmp_path: Path) -> None:
+    Collection.open_for_write(tmp_path / "c", MANIFEST).close()
+    with pytest.raises(CollectionError, match="chunk tokens") as refused:
+        Collection.open_for_write(tmp_path / "c", Manifest("hash-8", 8, 100, 32))
+    assert refused.traceback  # the error (and its frames) still live, as in a UI that shows it
+    Collection.open_for_write(tmp_path / "c", MANIFEST).close()
+
+
+def test_a_collection_whose_first_ingest_has_not_recorded_its_manifest_says_so(tmp_path: Path) -> None:
+    from rag.store import Store
+
+    (tmp_path / "c").mkdir()
+    Store(tmp_path / "c" / "store.sqlite3").close()
+    with pytest.raises(CollectionError, match="is being created"):
+        Collection.open_for_read(tmp_path / "c")

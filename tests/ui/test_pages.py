@@ -72,6 +72,13 @@ def test_a_missing_model_is_an_error_message_not_a_traceback(ui_env: Settings, s
     assert app.session_state["turns"]["default"] == []
 
 
+def test_a_blank_question_is_ignored(ui_env: Settings, sample_copy: Path) -> None:
+    ingest_paths([sample_copy], ui_env, options=IngestOptions(progress=False))
+    app = _app()
+    app.chat_input[0].set_value("   ").run()
+    assert not app.exception and not app.error and app.session_state["turns"]["default"] == []
+
+
 def test_the_chosen_collection_survives_a_visit_to_another_page(ui_env: Settings, sample_copy: Path) -> None:
     for name in ("alpha", "beta"):
         ingest_paths([sample_copy], ui_env.with_overrides(collection=name), options=IngestOptions(progress=False))

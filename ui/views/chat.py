@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import streamlit as st
 
 from rag.conversation import Turn, conversation_markdown, standalone_question
@@ -32,7 +34,7 @@ for number, turn in enumerate(turns, start=1):
     show(turn, number)
 
 question = st.chat_input("Ask a question about your documents")
-if question:
+if question and question.strip():
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
@@ -43,7 +45,8 @@ if question:
             st.write_stream(stream)
             with st.spinner("Checking every sentence against the sources ..."):
                 answer = stream.result()
-        except (RuntimeError, OSError, ImportError) as error:  # RuntimeError covers CollectionError, ModelUnavailable
+        except (RuntimeError, OSError, ImportError, ValueError, sqlite3.Error) as error:  # RuntimeError covers
+            # CollectionError and ModelUnavailable; ValueError a blank question or an unreadable calibration
             st.error(f"{type(error).__name__}: {error}")
             st.stop()
     turns.append(Turn(question, answer))
