@@ -90,24 +90,37 @@ def test_an_answer_with_no_supported_claim_becomes_an_abstention() -> None:
     assert strict.abstained and strict.text == ABSTAIN_TEXT
 
 
-def test_nli_checker_reads_labels_from_a_local_model(tmp_path) -> None:
+def _nli_model(folder, labels: list[str]):
+    """A one-layer BERT classifier whose output ignores its input: the first label always gets 0.833."""
+    import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from rag.check import NLIChecker
     from rag.models import packaged_embedder_path
 
     config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=37, num_labels=3,
-                        id2label={0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"},
-                        label2id={"ENTAILMENT": 0, "NEUTRAL": 1, "CONTRADICTION": 2})
-    BertForSequenceClassification(config).save_pretrained(tmp_path / "nli")
-    AutoTokenizer.from_pretrained(packaged_embedder_path()).save_pretrained(tmp_path / "nli")
-    checker = NLIChecker(str(tmp_path / "nli"), device="cpu", batch_size=2)
-    scores = checker.judge([("The channel is 16.5 m deep.", PORT)] * 3 + [("Founded in 1874.", LIBRARY)])
-    assert len(scores) == 4 and checker.name == "nli:nli"
-    assert all(j.support + j.contradict <= 1.0 + 1e-5 and min(j.support, j.contradict) >= 0
-               and j.weakest_gain is None for j in scores)
-    assert scores[0] == pytest.approx(scores[2])
+                        intermediate_size=37, num_labels=3, id2label=dict(enumerate(labels)),
+                        label2id={label: i for i, label in enumerate(labels)})
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([3.0, 0.7, 0.7]))  # softmax: 0.833, 0.084, 0.084
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(packaged_embedder_path()).save_pretrained(folder)
+    return str(folder)
+
+
+def test_nli_checker_reads_labels_from_a_local_model(tmp_path) -> None:
+    from rag.check import NLIChecker
+
+    entails = NLIChecker(_nli_model(tmp_path / "nli", ["ENTAILMENT", "NEUTRAL", "CONTRADICTION"]), device="cpu",
+                         batch_size=2)
+    scores = entails.judge([("The channel is 16.5 m deep.", PORT)] * 3 + [("Founded in 1874.", LIBRARY)])
+    assert len(scores) == 4 and entails.name == "nli:nli" and all(j.weakest_gain is None for j in scores)
+    assert all(j.support == pytest.approx(0.833, abs=1e-3) and j.contradict == pytest.approx(0.084, abs=1e-3)
+               for j in scores)
+    contradicts = NLIChecker(_nli_model(tmp_path / "nli2", ["contradiction", "entailment", "neutral"]), device="cpu")
+    judged = contradicts.judge([("The channel is 16.5 m deep.", PORT)])[0]  # the same logits, read by label
+    assert judged.contradict == pytest.approx(0.833, abs=1e-3) and judged.support == pytest.approx(0.084, abs=1e-3)
 
 
 def test_label_roles_refuses_unknown_labels() -> None:
