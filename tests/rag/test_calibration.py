@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,12 @@ def test_combination_rises_with_support_and_overlap(low: float, high: float, ove
     assert combined_support(weights, (log_odds(low), small)) <= combined_support(weights, (log_odds(high), small))
     assert combined_support(weights, (log_odds(low), small)) <= combined_support(weights, (log_odds(low), large))
     assert 0.0 <= combined_support(weights, (log_odds(high), large)) <= 1.0
+
+
+def test_combination_is_the_logistic_of_the_weighted_features() -> None:
+    weights = (-2.0, 1.2, 3.5)  # -2 + 1.2 * log_odds(0.5) + 3.5 * 0.5 = -0.25
+    assert combined_support(weights, (log_odds(0.5), 0.5)) == pytest.approx(1 / (1 + math.exp(0.25)))
+    assert combined_support(weights, (log_odds(0.9), 0.0)) == pytest.approx(1 / (1 + math.exp(2 - 1.2 * math.log(9))))
 
 
 def test_fit_finds_the_feature_that_decides_the_labels() -> None:

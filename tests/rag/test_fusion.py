@@ -64,3 +64,5 @@ def test_dedupe_keeps_first_and_only_dissimilar(texts: list[str]) -> None:
     assert kept == sorted(kept) and (not texts or kept[0] == 0)
     for position, i in enumerate(kept):
         assert all(jaccard(shingles(texts[i]), shingles(texts[j])) < 0.8 for j in kept[:position])
+    for i in set(range(len(texts))) - set(kept):  # a dropped text repeats a kept earlier one
+        assert any(jaccard(shingles(texts[i]), shingles(texts[j])) >= 0.8 for j in kept if j < i)
