@@ -6,7 +6,7 @@ import io
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ class FakeOcr:
     text: str = "Scanned minutes of the harbour board meeting."
     installed: bool = True
     failure: str = ""
+    timeouts_s: list[float] = field(default_factory=list, compare=False)  # the timeout of every read_image call
 
     @property
     def name(self) -> str:
@@ -41,6 +42,7 @@ class FakeOcr:
 
     def read_image(self, png: bytes, timeout_s: float) -> str:
         assert png.startswith(b"\x89PNG") and timeout_s > 0
+        self.timeouts_s.append(timeout_s)
         if self.failure:
             raise OcrError(self.failure)
         return self.text
@@ -103,8 +105,10 @@ def test_one_failure_stops_ocr_and_is_said_once(tmp_path: Path) -> None:
     for _ in pages:
         writer.append(PdfReader(pdf))
     writer.write(pdf)
-    outcome = ocr_pages(tuple(pages), pdf.read_bytes(), FakeOcr(failure="bad language"), time.monotonic() + 60)
+    engine = FakeOcr(failure="bad language")
+    outcome = ocr_pages(tuple(pages), pdf.read_bytes(), engine, time.monotonic() + 60)
     assert outcome.read == () and outcome.problem == "OCR failed: bad language"
+    assert len(engine.timeouts_s) == 1  # pages 2 and 3 are not tried
 
 
 def test_blank_pages_are_not_sent_to_the_engine(tmp_path: Path) -> None:
