@@ -81,3 +81,16 @@ def test_a_stream_closed_early_stops_decoding_and_frees_the_model(tmp_path: Path
     next(pieces)
     pieces.close()
     assert not generator._lock.locked() and len(decoded) < 100
+
+
+def test_answers_streamed_from_two_threads_are_each_what_it_gives_alone(tmp_path: Path) -> None:
+    """UI sessions share one loaded model: concurrent streams must not mix their tokens."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    generator = TransformersGenerator(str(save_decoder(tmp_path / "tiny-qwen2")), device="cpu")
+    greedy = GenerationOptions(max_new_tokens=16, temperature=0.0)
+    conversations = [[{"role": "user", "content": text}] for text in ("the port ?", "is the channel deep ?")]
+    alone = ["".join(generator.stream(messages, greedy)) for messages in conversations]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda messages: "".join(generator.stream(messages, greedy)), conversations * 2))
+    assert together == alone * 2 and alone[0] != alone[1]
