@@ -196,6 +196,8 @@ class TransformersGenerator:
             if options.temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         try:
             with self._lock, torch.inference_mode():
+                if abandoned.is_set():  # its reader left while it waited for the model: no prefill for nobody
+                    return streamer.end()
                 self._model.generate(**inputs, max_new_tokens=options.max_new_tokens, streamer=streamer,
                                      pad_token_id=self._tokenizer.eos_token_id,
                                      stopping_criteria=stop_when_set(abandoned), **sampling)

@@ -4,6 +4,7 @@ tiny randomly initialised models saved the way sentence-transformers and transfo
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,13 @@ def test_a_stream_closed_early_stops_decoding_and_frees_the_model(tmp_path: Path
     next(pieces)
     pieces.close()
     assert not generator._lock.locked() and len(decoded) < 100
+    ended: list[bool] = []  # a reader gone before the model was free: no decoding at all
+    generator._model.generate = lambda **kwargs: pytest.fail("decoded for a reader that left")
+    left = threading.Event()
+    left.set()
+    generator._generate({}, GenerationOptions(), type("Streamer", (), {"end": lambda self: ended.append(True)})(),
+                        [], left)
+    assert ended == [True]
 
 
 def test_answers_streamed_from_two_threads_are_each_what_it_gives_alone(tmp_path: Path) -> None:
