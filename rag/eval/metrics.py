@@ -110,12 +110,12 @@ _PUNCTUATION = re.compile(r"[^\w\s]")
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
+    """SQuAD normalisation: lower case, punctuation deleted, no articles, single spaces.
 
-    >>> normalize_answer("The  Eiffel Tower!")
-    'eiffel tower'
+    >>> normalize_answer("The  Eiffel Tower!"), normalize_answer("U.S. sales of 1,000")
+    ('eiffel tower', 'us sales of 1000')
     """
-    return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).split())
+    return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub("", text.lower())).split())
 
 
 def exact_match(prediction: str, answers: Sequence[str]) -> float:
@@ -138,7 +138,23 @@ def token_f1(prediction: str, answers: Sequence[str]) -> float:
     return max((_f1(normalize_answer(prediction).split(), normalize_answer(a).split()) for a in answers), default=0.0)
 
 
+def answer_contained(prediction: str, answers: Sequence[str]) -> float:
+    """1.0 if any answer's normalised words occur, in order and together, among the prediction's.
+
+    >>> answer_contained("He was born in 1,000 BC.", ["1000 BC"]), answer_contained("It is well known.", ["no"])
+    (1.0, 0.0)
+    """
+    words = normalize_answer(prediction).split()
+    for answer in answers:
+        wanted = normalize_answer(answer).split()
+        if wanted and any(words[i:i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1)):
+            return 1.0
+    return 0.0
+
+
 def _f1(predicted: list[str], gold: list[str]) -> float:
+    if not predicted or not gold:  # as SQuAD: both empty (an answer of articles only) is a match
+        return float(predicted == gold)
     common = sum((Counter(predicted) & Counter(gold)).values())
     if common == 0:
         return 0.0
@@ -161,13 +177,26 @@ def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
     return previous[-1]
 
 
+def rouge_tokens(text: str) -> list[str]:
+    """The tokens of the reference ROUGE implementation (rouge-score, no stemming): lower-cased runs of
+    ASCII letters and digits; articles stay.
+
+    >>> rouge_tokens("The U.S. rose 3.5%")
+    ['the', 'u', 's', 'rose', '3', '5']
+    """
+    return _NOT_ROUGE_TOKEN.sub(" ", text.lower()).split()
+
+
+_NOT_ROUGE_TOKEN = re.compile(r"[^a-z0-9]+")
+
+
 def rouge_l(prediction: str, reference: str) -> float:
-    """ROUGE-L F1 over normalised tokens (longest common subsequence).
+    """ROUGE-L F1 (longest common subsequence) over ``rouge_tokens``, as rouge-score computes it.
 
     >>> round(rouge_l("the cat sat on the mat", "the cat is on the mat"), 4)
-    0.75
+    0.8333
     """
-    predicted, gold = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    predicted, gold = rouge_tokens(prediction), rouge_tokens(reference)
     common = lcs_length(predicted, gold)
     if common == 0:
         return 0.0

@@ -10,8 +10,8 @@ from typing import Any
 
 from rag.check import calibration_in_use
 from rag.citations import strip_citations
-from rag.eval.metrics import (exact_match, macro_f1, mean, mean_interval, percentile, precision_recall, rouge_l,
-                              token_f1)
+from rag.eval.metrics import (answer_contained, exact_match, macro_f1, mean, mean_interval, percentile,
+                              precision_recall, rouge_l, token_f1)
 from rag.eval.harness import answers_all
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.questions import (asked_items, collection_config, item_references, passage_records,
@@ -21,13 +21,22 @@ from rag.pipeline import AskOptions, Pipeline
 from rag.types import CLAIM_VERDICTS, Answer
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
-_LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
+ANSWER_QUALITY = ("em", "f1", "contains", "rouge_l", "label_correct")  # averaged over answerable questions only
+_LABEL_FIRST = re.compile(r"^\W*(yes|no|maybe)\b", re.IGNORECASE)
+_LABEL_ALONE = re.compile(r"(?:^|[.;:!?,])\s*(yes|no|maybe)\s*(?:\[\d+\]\s*)*(?:[.;:!?,]|$)", re.IGNORECASE)
 
 
 def predicted_label(answer: Answer) -> str | None:
-    """The first yes / no / maybe word of the answer text (None if none), also when the checker turned the
-    answer into an abstention: the label is what the model said."""
-    found = _LABEL.search(answer.text)
+    """The answer's yes / no / maybe: its first word, as the question asks, else a label word standing alone
+    between punctuation ("It is unclear; maybe [1]."); None otherwise, since a label word inside a sentence
+    ("There is no data", "the no-reflow phenomenon") is not one. Also read when the checker turned the
+    answer into an abstention: the label is what the model said.
+
+    >>> [predicted_label(Answer("q", text, False, (), (), "m")) for text in (
+    ...     "Yes, it does [1].", "It is unclear; maybe [1].", "There is no data.", "The no-reflow rate fell.")]
+    ['yes', 'maybe', None, None]
+    """
+    found = _LABEL_FIRST.search(answer.text) or _LABEL_ALONE.search(answer.text)
     return found.group(1).lower() if found else None
 
 
@@ -49,7 +58,7 @@ def score_answer(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
     text = "" if answer.abstained else strip_citations(answer.text)  # "[1]" is not part of the answer
     if item.answers:
         scores |= {"em": exact_match(text, item.answers), "f1": round(token_f1(text, item.answers), 4),
-                   "contains": float(any(a.lower() in text.lower() for a in item.answers))}
+                   "contains": answer_contained(text, item.answers)}
     if item.reference:
         scores["rouge_l"] = round(max(rouge_l(text, r) for r in (item.reference, *item.other_references)), 4)
     if item.label:
@@ -76,7 +85,7 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
     citation precision, and latency p50/p95 per stage (seconds)."""
     metrics: dict[str, Any] = {"questions": len(records)}
     for name in (f"recall@{k}", "rr", "em", "f1", "contains", "rouge_l", "label_correct", "faithfulness"):
-        values = [r[name] for r in records if name in r and (name != "rouge_l" or r["answerable"])]
+        values = [r[name] for r in records if name in r and (name not in ANSWER_QUALITY or r["answerable"])]
         if values:
             shown = "mrr" if name == "rr" else name
             metrics |= {shown: mean(values), f"{shown}_ci95": mean_interval(values)}

@@ -8,6 +8,7 @@ under DATA_DIR/eval-corpora/<dataset>/ (once); gold documents are named by those
 from __future__ import annotations
 
 import json
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,10 @@ def jsonl_dataset(path: Path, documents: Path) -> QADataset:
     items = [_generic_item(row, number) for number, row in enumerate(json_lines(path))]
     if not items:
         raise ValueError(f"{path} holds no questions")
+    repeated = sorted(id_ for id_, count in Counter(item.id for item in items).items() if count > 1)
+    if repeated:  # results are kept per id: a repeated one would silently drop a question
+        raise ValueError(f"{path}: id(s) {', '.join(map(repr, repeated[:5]))} used by more than one question (a line "
+                         "without an id takes its 0-based line number as its id)")
     return QADataset(path.stem, items, documents)
 
 

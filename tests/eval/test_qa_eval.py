@@ -52,6 +52,8 @@ def test_citation_precision_needs_the_cited_passage_to_support() -> None:
 def test_label_and_abstention() -> None:
     assert predicted_label(_answer("Yes, it does [1].", (), ("a.txt",))) == "yes"
     assert predicted_label(_answer("It is unclear; maybe [1].", (), ("a.txt",))) == "maybe"
+    assert predicted_label(_answer("The no-reflow rate fell [1]. So yes.", (), ("a.txt",))) is None  # not the first
+    assert predicted_label(_answer("There is no information about this.", (), (), abstained=True)) is None
     assert predicted_label(_answer("The documents do not contain the answer.", (), (), abstained=True)) is None
     assert predicted_label(_answer("No, it does not [1].", (), ("a.txt",), abstained=True)) == "no"
     unanswerable = QAItem("2", "Who?", answerable=False)
@@ -68,8 +70,9 @@ def _record(answerable: bool, abstained: bool, label: str = "yes", predicted: st
 def test_summary_by_hand() -> None:
     records = [_record(True, False), _record(True, True, "no", None, 3000.0),
                _record(False, True, "maybe", "maybe"), _record(False, False, "no", "yes")]
+    records[0]["em"], records[2]["em"] = 0.0, 1.0
     metrics = summarize_qa(records, ("yes", "no", "maybe"), k=5)
-    assert metrics["label_correct"] == 0.5
+    assert metrics["label_correct"] == 0.5 and metrics["em"] == 0.0  # answer quality: answerable questions only
     # should-abstain = last two; abstained = 2nd and 3rd: precision 1/2, recall 1/2
     assert metrics["abstention_precision"] == 0.5 and metrics["abstention_recall"] == 0.5
     assert metrics["citation_precision"] == 0.5 and metrics["abstention_rate"] == 0.5
@@ -108,6 +111,9 @@ def test_generic_jsonl_accepts_ragas_names(tmp_path: Path) -> None:
     assert [(i.id, i.question, i.reference, i.answers) for i in items] == [("0", "Q1?", "R", ()), ("x", "Q2?", None, ("A",))]
     path.write_text('{"id": 1}\n')
     with pytest.raises(ValueError, match="line 1"):
+        jsonl_dataset(path, tmp_path)
+    path.write_text('{"question": "Q1?"}\n{"question": "Q2?", "id": 0}\n')  # the first one's id is its line: 0
+    with pytest.raises(ValueError, match="id\\(s\\) '0' used by more than one question"):
         jsonl_dataset(path, tmp_path)
 
 

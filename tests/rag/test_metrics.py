@@ -52,3 +52,16 @@ def test_bootstrap_skips_samples_the_statistic_refuses() -> None:
     interval = bootstrap_interval(lambda s: balanced_accuracy([labels[i] for i in s], [labels[i] for i in s]), 6)
     assert interval == [1.0, 1.0]  # samples without the one positive raise and are left out
     assert bootstrap_interval(lambda s: float(len(s)), 1) is None  # one item: nothing to resample
+
+
+def test_answer_overlap_metrics_on_hand_computed_cases() -> None:
+    from rag.eval.metrics import answer_contained, exact_match, rouge_l, token_f1
+
+    assert exact_match("US", ["U.S."]) == exact_match("1000", ["1,000"]) == 1.0  # SQuAD deletes punctuation
+    assert token_f1("Ireland", ["Ireland's"]) == 0.0 and token_f1("the", ["a"]) == exact_match("the", ["a"]) == 1.0
+    assert token_f1("the cat sat", ["a cat sat down"]) == pytest.approx(2 * (2 / 2) * (2 / 3) / (2 / 2 + 2 / 3))
+    assert answer_contained("Yes, both are known directors.", ["no"]) == 0.0  # a word, not a substring
+    assert answer_contained("It was Washington D.C., in 1800.", ["Washington, D.C."]) == 1.0
+    # the ROUGE paper's example: LCS("police killed the gunman", "the gunman was killed by police") = 2
+    assert rouge_l("police killed the gunman", "the gunman was killed by police") == pytest.approx(0.4)
+    assert rouge_l("", "anything") == 0.0
