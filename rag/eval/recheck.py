@@ -32,12 +32,23 @@ RECHECKABLE_POLICIES = ("flag", "off")  # strict drops sentences and regenerate 
 def answer_from_record(record: dict[str, Any], model: str) -> Answer:
     """The answer as generated, before any check: an abstention only if the model itself abstained (a
     checked answer abstains through the check when it has claim verdicts but no supported one)."""
-    passages = tuple(Passage(Chunk(f"p{n}", p["doc"], p["page"], 0, len(p["text"]), p["text"]), p["score"])
-                     for n, p in enumerate(record["passages"], start=1))
     sentences = tuple(Sentence(s["text"], tuple(s["citations"])) for s in record["sentences"])
     checked = any(s["verdict"] in CLAIM_VERDICTS for s in record["sentences"])
-    return Answer(record["question"], record["answer"], record["abstained"] and not checked, sentences, passages,
+    return Answer(record["question"], record["answer"], record["abstained"] and not checked, sentences,
+                  _recorded_passages(record), model, dict(record["timings_ms"]))
+
+
+def recorded_answer(record: dict[str, Any], model: str) -> Answer:
+    """The answer as the results line holds it: checked, with its verdicts and scores (not their evidence
+    spans, which are not recorded) and its final abstention."""
+    sentences = tuple(Sentence(s["text"], tuple(s["citations"]), s["verdict"], s["score"]) for s in record["sentences"])
+    return Answer(record["question"], record["answer"], record["abstained"], sentences, _recorded_passages(record),
                   model, dict(record["timings_ms"]))
+
+
+def _recorded_passages(record: dict[str, Any]) -> tuple[Passage, ...]:
+    return tuple(Passage(Chunk(f"p{n}", p["doc"], p["page"], 0, len(p["text"]), p["text"]), p["score"])
+                 for n, p in enumerate(record["passages"], start=1))
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """`rag eval report RUN`: a run's summary.json and reports rewritten from its results.jsonl with today's
-summary code (e.g. intervals added since the run was made); the per-question scores stay as recorded,
-nothing is asked or judged again, and the run's settings and wall time stay as they were."""
+summary code (e.g. intervals added since the run was made). A QA run's per-question scores are computed
+again from the answers it holds with today's metric code, and its results lines rewritten with them (all
+but citation correctness, which needs evidence spans the lines do not keep). Nothing is asked or judged
+again, and the run's settings and wall time stay as they were."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from rag.eval.report import Report, write_report
 from rag.eval.runs import RunDir
 
 
-Summarized = tuple[dict[str, Any], Report]  # a run's metrics and its report
+Summarized = tuple[dict[str, Any], Report, list[dict[str, Any]]]  # a run's metrics, report and results lines
 
 
 def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
@@ -19,10 +21,11 @@ def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
     Refused while an evaluation is writing the run (its next checkpoint would overwrite this anyway)."""
     config = run.config()  # not a run folder: said before anything is written there
     with run.exclusive():
-        records = run.results()
         summary = run.summary()
         summarize = {"qa": _qa, "retrieval": _retrieval}.get(config.get("mode"), _factcheck)
-        metrics, report = summarize(config, records, settings, summary.get("dataset") or config["dataset"])
+        metrics, report, records = summarize(config, run.results(), settings, summary.get("dataset") or config["dataset"])
+        if config.get("mode") == "qa":
+            run.rewrite_results(records)
         summary |= {"items": len(records), "metrics": metrics}
         run.write_summary(summary)
         write_report(run, report, summary)
@@ -30,23 +33,32 @@ def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
 
 
 def _qa(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings, name: str) -> Summarized:
-    from rag.eval.qa import qa_report, summarize_qa
+    """Per-question scores computed again from the answers (against today's references), then summarised."""
+    from rag.eval.qa import qa_report, rescored, summarize_qa
+    from rag.eval.questions import questions_fingerprint
+    from rag.eval.recheck import recorded_answer
     from rag.eval.suites import qa_dataset
 
-    data = qa_dataset(settings, config["dataset"], config["collection"])  # for its labels (PubMedQA's macro-F1)
+    data = qa_dataset(settings, config["dataset"], config["collection"])
+    if questions_fingerprint(data.items) != config["questions"]:
+        raise ValueError(f"the questions of {config['dataset']} changed since the run was made: its answers "
+                         "cannot be scored against today's references")
+    items = {item.id: item for item in data.items}
+    records = [rescored(record, items[record["id"]], recorded_answer(record, config["model"]), config["k"])
+               for record in records]
     metrics = summarize_qa(records, data.labels, config["k"])
-    return metrics, qa_report(name, config, records, metrics, config["k"])
+    return metrics, qa_report(name, config, records, metrics, config["k"]), records
 
 
 def _retrieval(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings, name: str) -> Summarized:
     from rag.eval.retrieval import retrieval_report, summarize_retrieval
 
     metrics = summarize_retrieval(records, config["k"])
-    return metrics, retrieval_report(name, config, records, metrics, config["k"])
+    return metrics, retrieval_report(name, config, records, metrics, config["k"]), records
 
 
 def _factcheck(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings, name: str) -> Summarized:
     from rag.eval.factcheck import factcheck_report, summarize_factcheck
 
     metrics = summarize_factcheck(records, config["threshold"])
-    return metrics, factcheck_report(name, config, records, metrics, config["threshold"])
+    return metrics, factcheck_report(name, config, records, metrics, config["threshold"]), records

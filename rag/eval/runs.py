@@ -88,6 +88,10 @@ class RunDir:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def rewrite_results(self, records: list[dict[str, Any]]) -> None:
+        """Replace the results lines at once (a crash leaves the old file or the new one)."""
+        _write_atomic(self.results_file, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
     def write_summary(self, summary: dict[str, Any]) -> None:
         _write_atomic(self.summary_file, json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
