@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rag.calibration import Calibration
 from rag.check import Checker, guarded_support
@@ -33,6 +33,7 @@ class FactCheckItem:
     source: str
     supported: bool
     context: str = ""  # read by the judge before the claim (HaluEval: the question); the guard checks the claim only
+    group: str = ""  # claims that stand or fall together in an interval (HaluEval: one question's two answers)
 
     @property
     def judged_text(self) -> str:
@@ -79,7 +80,7 @@ def halueval_items(root: Path) -> list[FactCheckItem]:
                                         ("hallucinated", row["hallucinated_answer"], False)):
             key = f"q{number}:{kind}"
             items.append(FactCheckItem(key, key, answer, row["knowledge"], supported,
-                                       context=f"Question: {question} Answer: "))
+                                       context=f"Question: {question} Answer: ", group=f"q{number}"))
     return items
 
 
@@ -101,7 +102,8 @@ def judge_item(checker: Checker, item: FactCheckItem, calibration: Calibration) 
     the product uses."""
     started = time.perf_counter()
     judged = checker.judge([(item.judged_text, item.source)])[0]
-    return {"id": item.id, "claim_id": item.claim_id, "supported": item.supported, **judgement_fields(judged),
+    return {"id": item.id, "claim_id": item.claim_id, "group": item.group or item.claim_id,
+            "supported": item.supported, **judgement_fields(judged),
             **scored_fields(item, judged, calibration), "seconds": round(time.perf_counter() - started, 3),
             "claim": item.judged_text[:300]}
 
@@ -137,19 +139,37 @@ def claim_scores(records: list[dict[str, Any]]) -> list[tuple[str, bool, float]]
     return [(claim_id, label, score) for claim_id, (label, score) in by_claim.items()]
 
 
+def claim_groups(records: list[dict[str, Any]], claims: list[tuple[str, bool, float]]) -> list[list[int]]:
+    """The positions in ``claims`` of each group's claims: the unit an interval resamples (a line without a
+    group, written before groups were recorded, is its own)."""
+    group_of = {record["claim_id"]: record.get("group", record["claim_id"]) for record in records}
+    members: dict[str, list[int]] = {}
+    for position, (claim_id, _, _) in enumerate(claims):
+        members.setdefault(group_of[claim_id], []).append(position)
+    return list(members.values())
+
+
+def grouped_interval(labels: list[bool], predictions: list[bool], groups: list[list[int]]) -> list[float] | None:
+    """95% bootstrap interval of the balanced accuracy, resampling whole groups of claims."""
+    def statistic(sample: Sequence[int]) -> float:
+        drawn = [i for group in sample for i in groups[group]]
+        return balanced_accuracy([labels[i] for i in drawn], [predictions[i] for i in drawn])
+
+    return bootstrap_interval(statistic, len(groups))
+
+
 def summarize_factcheck(records: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
-    """Balanced accuracy at the calibrated threshold (with a 95% bootstrap interval over the claims), ROC AUC,
-    and seconds per row and per claim."""
+    """Balanced accuracy at the calibrated threshold (with a 95% bootstrap interval over the claims, or over
+    the groups of claims that belong together), ROC AUC, and seconds per row and per claim."""
     claims = claim_scores(records)
     labels, scores = [label for _, label, _ in claims], [score for _, _, score in claims]
     metrics: dict[str, Any] = {"claims": len(claims), "rows": len(records),
                                "supported_claims": sum(labels), "threshold": threshold}
     if 0 < sum(labels) < len(labels):
         tuned, tuned_accuracy = best_threshold(labels, scores)
-        metrics |= {"balanced_accuracy": round(balanced_accuracy(labels, [s >= threshold for s in scores]), 4),
-                    "balanced_accuracy_ci95": bootstrap_interval(
-                        lambda sample: balanced_accuracy([labels[i] for i in sample],
-                                                         [scores[i] >= threshold for i in sample]), len(labels)),
+        predictions = [s >= threshold for s in scores]
+        metrics |= {"balanced_accuracy": round(balanced_accuracy(labels, predictions), 4),
+                    "balanced_accuracy_ci95": grouped_interval(labels, predictions, claim_groups(records, claims)),
                     "roc_auc": round(roc_auc(labels, scores), 4),
                     "oracle_threshold": tuned, "oracle_balanced_accuracy": round(tuned_accuracy, 4)}
     seconds = [record["seconds"] for record in records]

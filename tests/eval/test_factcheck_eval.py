@@ -280,3 +280,19 @@ def test_judgements_round_trip_through_results_lines() -> None:
     assert without.weakest_gain is None and "weakest_gain" not in judgement_fields(without)
     old_scores_file_row = {"id": "x", "checker": "llm-judge:m", "support": 0.4, "contradict": 0.5}
     assert stored_judgement(old_scores_file_row).support == 0.4
+
+
+def test_an_interval_resamples_a_question_s_two_answers_together() -> None:
+    """HaluEval: every right answer passes; half the questions' hallucinated answers pass too. Drawing
+    questions, the balanced accuracy of a draw is (1 + the share of its hallucinations caught) / 2."""
+    from rag.eval.factcheck import summarize_factcheck
+    from rag.eval.metrics import mean_interval
+
+    caught = [1.0] * 5 + [0.0] * 5
+    records = [{"claim_id": f"q{n}:{kind}", "group": f"q{n}", "supported": kind == "right", "seconds": 1.0,
+                "score": 0.9 if kind == "right" or not caught[n] else 0.1}
+               for n in range(10) for kind in ("right", "hallucinated")]
+    metrics = summarize_factcheck(records, threshold=0.5)
+    low, high = mean_interval(caught)
+    assert metrics["balanced_accuracy"] == 0.75
+    assert metrics["balanced_accuracy_ci95"] == pytest.approx([(1 + low) / 2, (1 + high) / 2])
