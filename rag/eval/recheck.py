@@ -41,7 +41,8 @@ def answer_from_record(record: dict[str, Any], model: str) -> Answer:
 def recorded_answer(record: dict[str, Any], model: str) -> Answer:
     """The answer as the results line holds it: checked, with its verdicts and scores (not their evidence
     spans, which are not recorded) and its final abstention."""
-    sentences = tuple(Sentence(s["text"], tuple(s["citations"]), s["verdict"], s["score"]) for s in record["sentences"])
+    sentences = tuple(Sentence(s["text"], tuple(s["citations"]), s["verdict"], s.get("score"))
+                      for s in record["sentences"])
     return Answer(record["question"], record["answer"], record["abstained"], sentences, _recorded_passages(record),
                   model, dict(record["timings_ms"]))
 
