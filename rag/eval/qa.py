@@ -4,7 +4,7 @@ check), scored per item, then summarised (see ``summarize_qa`` for the metrics).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
@@ -71,10 +71,14 @@ def score_answer(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
 
 
 def rescored(record: dict[str, Any], item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
-    """A results line with ``score_answer``'s metrics replaced by today's (none left over from older code)."""
+    """A results line with ``score_answer``'s metrics replaced by today's (none left over from older code),
+    and its citation correctness too when the line records each sentence's evidence."""
     produced = {"em", "f1", "contains", "rouge_l", "predicted_label", "label_correct", "faithfulness", "score",
                 "rr", f"recall@{k}"}
-    return {key: value for key, value in record.items() if key not in produced} | score_answer(item, answer, k)
+    kept = {key: value for key, value in record.items() if key not in produced}
+    if all("evidence" in sentence for sentence in record["sentences"]):
+        kept["cited_correct"] = cited_sentences_correct(answer)
+    return kept | score_answer(item, answer, k)
 
 
 def _primary(item: QAItem, scores: dict[str, Any]) -> float:
@@ -166,8 +170,8 @@ def answer_record(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
     """One results line: the answer, its sentences with verdicts, its passages, timings and scores."""
     return {"id": item.id, "question": item.question, "answerable": item.answerable, "label": item.label,
             "gold_docs": list(item.gold_docs), "answer": answer.text,
-            "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score}
-                          for s in answer.sentences],
+            "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score,
+                           "evidence": None if s.evidence is None else asdict(s.evidence)} for s in answer.sentences],
             "passages": passage_records(answer.passages),
             "cited_correct": cited_sentences_correct(answer), "timings_ms": answer.timings_ms,
             **item_references(item), **score_answer(item, answer, k)}

@@ -24,7 +24,7 @@ from rag.eval.questions import questions_fingerprint
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Report
 from rag.eval.runs import RunDir
-from rag.types import CLAIM_VERDICTS, Answer, Chunk, Passage, Sentence
+from rag.types import CLAIM_VERDICTS, Answer, Chunk, Evidence, Passage, Sentence
 
 RECHECKABLE_POLICIES = ("flag", "off")  # strict drops sentences and regenerate replaces answers: not recoverable
 
@@ -39,10 +39,10 @@ def answer_from_record(record: dict[str, Any], model: str) -> Answer:
 
 
 def recorded_answer(record: dict[str, Any], model: str) -> Answer:
-    """The answer as the results line holds it: checked, with its verdicts and scores (not their evidence
-    spans, which are not recorded) and its final abstention."""
-    sentences = tuple(Sentence(s["text"], tuple(s["citations"]), s["verdict"], s.get("score"))
-                      for s in record["sentences"])
+    """The answer as the results line holds it: checked, with its verdicts, scores, evidence (lines written
+    since 2026-11-28 record it) and its final abstention."""
+    sentences = tuple(Sentence(s["text"], tuple(s["citations"]), s["verdict"], s.get("score"),
+                               Evidence(**s["evidence"]) if s.get("evidence") else None) for s in record["sentences"])
     return Answer(record["question"], record["answer"], record["abstained"], sentences, _recorded_passages(record),
                   model, dict(record["timings_ms"]))
 

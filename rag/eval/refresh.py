@@ -1,8 +1,8 @@
 """`rag eval report RUN`: a run's summary.json and reports rewritten from its results.jsonl with today's
 summary code (e.g. intervals added since the run was made). A QA run's per-question scores are computed
-again from the answers it holds with today's metric code, and its results lines rewritten with them (all
-but citation correctness, which needs evidence spans the lines do not keep). Nothing is asked or judged
-again, and the run's settings and wall time stay as they were."""
+again from the answers it holds with today's metric code, and its results lines rewritten with them
+(citation correctness only where the lines record each sentence's evidence, as they do since 2026-11-28).
+Nothing is asked or judged again, and the run's settings and wall time stay as they were."""
 
 from __future__ import annotations
 

@@ -146,13 +146,17 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     results = tmp_path / "run" / "results.jsonl"
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     scored = {line["id"]: (line["f1"], line["contains"]) for line in lines if "f1" in line}
-    results.write_text("".join(json.dumps(line | {"f1": 0.5, "contains": 0.5}) + "\n" for line in lines))  # older code
+    cited = {line["id"]: line["cited_correct"] for line in lines}
+    assert any(any(c) for c in cited.values())
+    results.write_text("".join(json.dumps(line | {"f1": 0.5, "contains": 0.5, "cited_correct": [False] * len(
+        line["cited_correct"])}) + "\n" for line in lines))  # as older code scored them
     assert main(["--data-dir", str(tmp_path / "data"), "eval", "report", str(tmp_path / "run"), "--json"]) == 0
     refreshed = json.loads(capsys.readouterr().out)
     assert refreshed["metrics"]["recall@5"] == 1.0 and refreshed["metrics"]["recall@5_ci95"] == [1.0, 1.0]
     rescored = {line["id"]: (line["f1"], line["contains"]) for line in map(json.loads, results.read_text().splitlines())
                 if "answers" in line and line["answers"]}
     assert rescored == scored == {"maps": scored["maps"]} and refreshed["metrics"]["contains"] == scored["maps"][1]
+    assert {line["id"]: line["cited_correct"] for line in map(json.loads, results.read_text().splitlines())} == cited
     assert refreshed["wall_seconds"] == stored["wall_seconds"] and refreshed["config"] == stored["config"]
     assert f"| wall time | {duration_text(stored['wall_seconds'])} |" in (tmp_path / "run" / "report.md").read_text()
 
