@@ -212,16 +212,15 @@ def _note(sentence: Sentence, number: int, label: str, missing: list[str]) -> st
 
 def _apply_policy(answer: Answer, policy: str) -> Answer:
     claims = [s for s in answer.sentences if s.verdict not in ("skipped", "unchecked")]
-    if claims and not any(s.verdict == "supported" for s in claims):
-        return replace(answer, abstained=True, text=ABSTAIN_TEXT if policy == "strict" else answer.text)
+    refused = bool(claims) and not any(s.verdict == "supported" for s in claims)
     if policy != "strict":
-        return answer
-    kept = tuple(s for s in answer.sentences if s.verdict in ("supported", "skipped"))
-    dropped = len(answer.sentences) - len(kept)
-    text = " ".join(s.text for s in kept)
+        return replace(answer, abstained=True) if refused else answer
+    kept = () if refused else tuple(s for s in answer.sentences if s.verdict in ("supported", "skipped"))
+    dropped = len(claims) if refused else len(answer.sentences) - len(kept)
+    text = ABSTAIN_TEXT if refused else " ".join(s.text for s in kept)
     if dropped:
         text += f" ({dropped} unsupported sentence{'s' if dropped > 1 else ''} removed.)"
-    return replace(answer, sentences=kept, text=text)
+    return replace(answer, sentences=kept, text=text, abstained=answer.abstained or refused)
 
 
 _SUPPORT_LABELS = ("entail", "support", "consistent", "factual")

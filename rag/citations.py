@@ -1,4 +1,4 @@
-"""Pure functions over answer text: sentences, their [n] citations, and abstention."""
+"""Pure functions over answer text: sentences, their [n] citations, and refusals."""
 
 from __future__ import annotations
 
@@ -55,13 +55,13 @@ def citations(sentence: str, passages: int) -> tuple[int, ...]:
     return tuple(found)
 
 
-def is_abstention(text: str, cited_anything: bool) -> bool:
-    """True for the instructed refusal, or a refusal-like answer that cites nothing.
+def is_refusal(sentence: str) -> bool:
+    """True for the instructed refusal, or an uncited sentence that says the documents lack something.
 
-    >>> is_abstention("The documents do not contain the answer.", cited_anything=False)
-    True
-    >>> is_abstention("The report does not mention a date, but the cranes lift 65 t [1].", cited_anything=True)
+    >>> is_refusal("The documents do not contain the answer."), is_refusal("The passages do not mention it.")
+    (True, True)
+    >>> is_refusal("The report does not mention a date, but the cranes lift 65 t [1].")
     False
     """
     core = ABSTAIN_TEXT.lower().rstrip(".")
-    return core in text.lower() or (not cited_anything and bool(_NO_ANSWER.search(text)))
+    return core in sentence.lower() or (not _CITATION.search(sentence) and bool(_NO_ANSWER.search(sentence)))

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from typing import Sequence
 
-from rag.citations import is_abstention, strip_citations
+from rag.citations import is_refusal, strip_citations
 from rag.types import Sentence
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
@@ -35,7 +35,19 @@ def is_claim(sentence: str) -> bool:
     text = strip_citations(sentence)
     content = [w for w in _WORD.findall(text.lower()) if w not in _CONNECTIVE]
     about_sources = all(w in _SOURCE_NOTE or w.isdigit() for w in content)
-    return len(content) >= 2 and not about_sources and not is_abstention(text, cited_anything=True)
+    return len(content) >= 2 and not about_sources and not is_refusal(sentence)
+
+
+def abstains(sentences: Sequence[str]) -> bool:
+    """True for an answer that only refuses: a refusal and no claim. One that also makes claims ("Yes, it is
+    safe [1]. The documents do not contain the answer.") is an answer, and its claims are checked.
+
+    >>> abstains(["The documents do not contain the answer."]), abstains(["In summary:", "No mention of it."])
+    (True, True)
+    >>> abstains(["The documents do not contain the answer to part one.", "Cranes lift 90 t [1]."])
+    False
+    """
+    return any(is_refusal(s) for s in sentences) and not any(is_claim(s) for s in sentences)
 
 
 def carry_note_citations(sentences: Sequence[Sentence]) -> tuple[Sentence, ...]:

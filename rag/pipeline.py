@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
 from rag.check import CheckSettings, Checker, LLMJudge, NLIChecker, OverlapChecker, check_answer
-from rag.citations import citations, is_abstention, split_sentences
-from rag.claims import carry_note_citations
+from rag.citations import citations, split_sentences
+from rag.claims import abstains, carry_note_citations
 from rag.config import Settings, load_settings
 from rag.embedders import make_embedder
 from rag.generate import TransformersGenerator, make_generator
@@ -104,7 +104,7 @@ class Pipeline:
     def _parsed(self, question: str, text: str, passages: Sequence[Passage]) -> Answer:
         text = text.strip()
         sentences = carry_note_citations([Sentence(s, citations(s, len(passages))) for s in split_sentences(text)])
-        abstained = is_abstention(text, any(s.citations for s in sentences))
+        abstained = abstains([s.text for s in sentences])
         return Answer(question, text, abstained, sentences, tuple(passages), self.generator.name)
 
     def _retry(self, first: Answer, prompt: Prompt, options: AskOptions, spent: dict[str, float]) -> Answer:

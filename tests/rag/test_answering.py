@@ -8,7 +8,8 @@ import pytest
 
 from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.runners import SerialRunner
-from rag.citations import citations, is_abstention, split_sentences
+from rag.citations import citations, split_sentences
+from rag.claims import abstains
 from rag.cli import main
 from rag.config import Settings
 from rag.conversation import Turn, standalone_question
@@ -42,8 +43,22 @@ def test_sentences_citations_and_abstention() -> None:
     sentences = split_sentences(text)
     assert sentences == ["The channel is 16.5 metres deep [1].", "Cranes lift 65 tonnes. [2][7]", "- Rail opens in 2027 [3, 1]."]
     assert [citations(s, 3) for s in sentences] == [(1,), (2,), (3, 1)]
-    assert is_abstention(ABSTAIN_TEXT, False) and is_abstention("The passages do not mention it.", False)
-    assert not is_abstention("The passages do not mention the date, but cranes lift 65 t [1].", True)
+    assert abstains([ABSTAIN_TEXT]) and abstains(["The passages do not mention it."])
+    assert not abstains(["The passages do not mention the date, but cranes lift 65 t [1]."])
+    assert not abstains(split_sentences(f"{ABSTAIN_TEXT[:-1]} for part one. Cranes lift 90 t [1]."))  # checked
+
+
+def test_an_answer_that_also_refuses_is_still_checked(settings: Settings, sample_copy: Path) -> None:
+    from rag.check import CheckSettings, OverlapChecker
+
+    ingest_paths([sample_copy], settings, embedder=HashEmbedder(), runner=SerialRunner(),
+                 options=IngestOptions(progress=False))
+    reply = "The documents do not contain the answer for the cruise terminal. Dredging deepened the main channel to 90 metres [1]."
+    pipeline = Pipeline(Retriever.open(settings, HashEmbedder()), FakeGenerator(reply=lambda messages: reply),
+                        OverlapChecker())
+    answer = pipeline.answer("main channel dredging deepened metres", AskOptions(k=2, check=CheckSettings(threshold=0.6)))
+    assert [s.verdict for s in answer.sentences] == ["skipped", "unsupported"]  # 90 m is not in the report
+    pipeline.close()
 
 
 @pytest.fixture
@@ -157,3 +172,6 @@ def test_follow_ups_are_rewritten_and_failed_rewrites_do_not_pile_up() -> None:
     rewritten = _turn("And its founder?", "Who founded the Brindlewood library?")  # a good rewrite is the anchor
     assert standalone_question("How old was she?", [first, rewritten, second], failing) == \
         "Who founded the Brindlewood library? How old was she?"
+    asking = FakeGenerator(reply=lambda messages: "Which fees are not specified in the Brindlewood library rules?")
+    assert standalone_question("Which fees does it not specify?", [first], asking) == \
+        "Which fees are not specified in the Brindlewood library rules?"  # a question, not a refusal

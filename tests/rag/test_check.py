@@ -87,7 +87,8 @@ def test_an_answer_with_no_supported_claim_becomes_an_abstention() -> None:
     flagged = check_answer(answer, OverlapChecker(), CheckSettings(threshold=0.6))
     assert flagged.abstained and flagged.sentences[0].verdict == "unsupported"
     strict = check_answer(answer, OverlapChecker(), CheckSettings(policy="strict", threshold=0.6))
-    assert strict.abstained and strict.text == ABSTAIN_TEXT
+    assert strict.abstained and strict.text == f"{ABSTAIN_TEXT} (1 unsupported sentence removed.)"
+    assert strict.sentences == ()  # nothing dropped is shown
 
 
 def _nli_model(folder, labels: list[str]):
