@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.check import Checker, CheckSettings, calibration_in_use, check_answer
+from rag.claims import abstains
 from rag.config import Settings
 from rag.eval.harness import EvalOptions, answers_all
 from rag.eval.qa import answer_record, qa_report, summarize_qa
@@ -24,17 +25,16 @@ from rag.eval.questions import questions_fingerprint
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.report import Report
 from rag.eval.runs import RunDir
-from rag.types import CLAIM_VERDICTS, Answer, Chunk, Evidence, Passage, Sentence
+from rag.types import Answer, Chunk, Evidence, Passage, Sentence
 
 RECHECKABLE_POLICIES = ("flag", "off")  # strict drops sentences and regenerate replaces answers: not recoverable
 
 
 def answer_from_record(record: dict[str, Any], model: str) -> Answer:
-    """The answer as generated, before any check: an abstention only if the model itself abstained (a
-    checked answer abstains through the check when it has claim verdicts but no supported one)."""
+    """The answer as generated, before any check: an abstention only if the model itself abstained, by
+    today's rule (it refuses and makes no claim), whatever the run's code decided."""
     sentences = tuple(Sentence(s["text"], tuple(s["citations"])) for s in record["sentences"])
-    checked = any(s["verdict"] in CLAIM_VERDICTS for s in record["sentences"])
-    return Answer(record["question"], record["answer"], record["abstained"] and not checked, sentences,
+    return Answer(record["question"], record["answer"], abstains([s.text for s in sentences]), sentences,
                   _recorded_passages(record), model, dict(record["timings_ms"]))
 
 

@@ -248,6 +248,10 @@ def test_answer_from_record_keeps_the_model_abstention_only() -> None:
     said = record | {"answer": "The documents do not contain the answer.", "sentences": [
         {"text": "The documents do not contain the answer.", "citations": [], "verdict": "unchecked", "score": None}]}
     assert answer_from_record(said, "fake").abstained  # the model abstained itself
+    both = "Yes, it is safe [1]. The documents do not contain the answer."
+    hedged = record | {"answer": both, "sentences": [{"text": t, "citations": c, "verdict": "unchecked", "score": None}
+                                                     for t, c in ((both[:20], [1]), (both[21:], []))]}
+    assert not answer_from_record(hedged, "fake").abstained  # older code called it one and left it unchecked
 
 
 def test_cli_recheck_judges_the_same_answers_again(capsys: pytest.CaptureFixture[str], tmp_path: Path,
