@@ -13,7 +13,7 @@ from rag.claims import abstains, carry_note_citations
 from rag.config import Settings, load_settings
 from rag.embedders import make_embedder
 from rag.generate import TransformersGenerator, make_generator
-from rag.prompts import ABSTAIN_TEXT, Prompt, build_prompt, retry_messages
+from rag.prompts import ABSTAIN_TEXT, Prompt, build_prompt, retry_prompt
 from rag.protocols import Embedder, Generator
 from rag.retrieve import Retriever
 from rag.types import CLAIM_VERDICTS, Answer, GenerationOptions, Passage, Sentence
@@ -68,6 +68,9 @@ class Pipeline:
                 question, text, Prompt([], ()), options, (started, retrieved, retrieved)))
         budget = self.generator.context_window - options.generation.max_new_tokens
         prompt = build_prompt(question, found, budget, self.generator.count_tokens)
+        if not prompt.passages:  # an answer from no passage could be neither cited nor checked
+            raise ValueError(f"the question is too long: with it, no passage fits the model's {budget}-token "
+                             "prompt; shorten it")
         pieces = self.generator.stream(prompt.messages, options.generation)
         first_token: list[float] = []
 
@@ -110,8 +113,13 @@ class Pipeline:
     def _retry(self, first: Answer, prompt: Prompt, options: AskOptions, spent: dict[str, float]) -> Answer:
         """One more answer with the unsupported claims named; keep the better-supported of the two."""
         started = time.perf_counter()
-        text = "".join(self.generator.stream(retry_messages(prompt, first.text, _unsupported(first)), options.generation))
-        second = self._parsed(first.question, text, prompt.passages)
+        budget = self.generator.context_window - options.generation.max_new_tokens
+        retry = retry_prompt(first.question, prompt.passages, first.text, _unsupported(first), budget,
+                             self.generator.count_tokens)
+        if not retry.passages:  # the first answer and the request leave no room for a passage
+            return first
+        text = "".join(self.generator.stream(retry.messages, options.generation))
+        second = self._parsed(first.question, text, retry.passages)
         spent["generate"] += time.perf_counter() - started
         second = self._checked(second, options, spent)
         return second if support_share(second) > support_share(first) else first

@@ -81,12 +81,20 @@ RETRY_TEMPLATE = (
 )
 
 
-def retry_messages(prompt: Prompt, previous_answer: str, unsupported: list[str]) -> list[dict[str, str]]:
-    """The original conversation, the previous answer, and a request to fix the named claims.
+def retry_prompt(question: str, passages: Sequence[Passage], previous_answer: str, unsupported: list[str],
+                 budget_tokens: int, count_tokens: Callable[[str], int]) -> Prompt:
+    """The question asked again: the first prompt with as many passages as still fit ``budget_tokens`` once
+    the previous answer and the request to fix its named claims are added, then those two turns.
 
-    >>> retry_messages(Prompt([{"role": "user", "content": "Q"}], ()), "A [1].", ["A [1]."])[-1]["content"][:40]
-    'These sentences of your answer are not s'
+    >>> from rag.types import Chunk
+    >>> words = lambda text: len(text.split())
+    >>> passages = [Passage(Chunk(str(n), "d.txt", n, 0, 400, "word " * 100), 1.0) for n in (1, 2, 3)]
+    >>> retry = retry_prompt("Q?", passages, "A claim [1].", ["A claim [1]."], 330, words)
+    >>> len(retry.passages), sum(words(m["content"]) for m in retry.messages) <= 330
+    (2, True)
     """
-    claims = "\n".join(f"- {claim}" for claim in unsupported)
-    return [*prompt.messages, {"role": "assistant", "content": previous_answer},
-            {"role": "user", "content": RETRY_TEMPLATE.format(claims=claims)}]
+    request = RETRY_TEMPLATE.format(claims="\n".join(f"- {claim}" for claim in unsupported))
+    room = budget_tokens - count_tokens(previous_answer) - count_tokens(request) - 16  # 16: the turns' markup
+    first = build_prompt(question, passages, room, count_tokens)
+    turns = [{"role": "assistant", "content": previous_answer}, {"role": "user", "content": request}]
+    return Prompt([*first.messages, *turns], first.passages)

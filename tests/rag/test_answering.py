@@ -48,6 +48,11 @@ def test_sentences_citations_and_abstention() -> None:
     assert not abstains(split_sentences(f"{ABSTAIN_TEXT[:-1]} for part one. Cranes lift 90 t [1]."))  # checked
 
 
+def test_a_question_that_leaves_no_room_for_passages_is_refused(pipeline: Pipeline) -> None:
+    with pytest.raises(ValueError, match="question is too long"):
+        pipeline.answer("Korsgaard map collection maps " * 2000)
+
+
 def test_an_answer_that_also_refuses_is_still_checked(settings: Settings, sample_copy: Path) -> None:
     from rag.check import CheckSettings, OverlapChecker
 
