@@ -55,6 +55,16 @@ def citations(sentence: str, passages: int) -> tuple[int, ...]:
     return tuple(found)
 
 
+def unknown_citations(sentence: str, passages: int) -> tuple[int, ...]:
+    """Cited numbers that name no passage (0, or above ``passages``), in order of appearance.
+
+    >>> unknown_citations("Up 6% [1][0, 2] and [9].", passages=2)
+    (0, 9)
+    """
+    numbers = [int(n) for group in _CITATION.findall(sentence) for n in re.split(r"\s*[,;]\s*", group)]
+    return tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= passages))
+
+
 def is_refusal(sentence: str) -> bool:
     """True for the instructed refusal, or an uncited sentence that says the documents lack something.
 

@@ -4,9 +4,9 @@ cards, and source cards with the supporting span highlighted. Pure functions of 
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
+from rag.citations import strip_citations, unknown_citations
 from rag.types import Answer, Passage, Sentence
 
 CSS = """<style>
@@ -19,26 +19,31 @@ CSS = """<style>
 .rag-card{border:1px solid #ddd;border-radius:6px;padding:6px 10px;margin:6px 0;font-size:0.9em}
 .rag-card mark{background:#fff3b0}
 .rag-card .rag-meta{color:#555;font-size:0.85em}
+.rag-chip-bad{background:#fde8e8;color:#d93025}
 </style>"""
 _MARKS = {"supported": ("✓", "supported"), "unsupported": ("✗", "not supported by the sources"),
           "contradicted": ("✗✗", "contradicted by the sources")}
-_CITATION = re.compile(r"\s*\[(\d+)\]")
 
 
 def answer_html(answer: Answer, turn: int) -> str:
     """The answer's sentences with verdict classes, hover titles, marks and citation chips."""
     if answer.abstained and not answer.sentences:
         return f"<p>{html.escape(answer.text)}</p>"
-    parts = [sentence_html(sentence, turn) for sentence in answer.sentences] or [html.escape(answer.text)]
+    parts = [sentence_html(sentence, turn, len(answer.passages)) for sentence in answer.sentences] \
+        or [html.escape(answer.text)]
     refuted = any(s.verdict in ("unsupported", "contradicted") for s in answer.sentences)  # not a plain abstention
     note = "<p><em>No sentence is supported by the sources.</em></p>" if answer.abstained and refuted else ""
     return f"<p>{' '.join(parts)}</p>{note}"
 
 
-def sentence_html(sentence: Sentence, turn: int) -> str:
-    text = html.escape(_CITATION.sub("", sentence.text))
+def sentence_html(sentence: Sentence, turn: int, passages: int) -> str:
+    """One sentence without its [n] markers, marked by its verdict, then a chip per cited source (and a red
+    one per number that names no source: the model cited a passage it was not given)."""
+    text = html.escape(strip_citations(sentence.text))
     chips = "".join(f'<a class="rag-chip" href="#src-{turn}-{n}" title="source {n}">[{n}]</a>'
                     for n in sentence.citations)
+    chips += "".join(f'<span class="rag-chip rag-chip-bad" title="there is no source {n}">[{n}]?</span>'
+                     for n in unknown_citations(sentence.text, passages))
     if sentence.verdict not in _MARKS:
         return f'<span class="rag-s">{text}</span>{chips}'
     mark, meaning = _MARKS[sentence.verdict]

@@ -20,3 +20,13 @@ def test_an_answer_with_no_supported_claim_says_so_and_text_is_escaped() -> None
     page = answer_html(_answer(True, Sentence("The <b>port</b> has 9 cranes [1].", (1,), "unsupported", 0.2)), 1)
     assert "No sentence is supported" in page and "&lt;b&gt;port&lt;/b&gt;" in page
     assert 'data-verdict="unsupported"' in page and 'href="#src-1-1"' in page
+
+
+def test_grouped_citations_become_chips_and_a_number_without_a_source_is_flagged() -> None:
+    from rag.types import Chunk, Passage
+
+    passages = tuple(Passage(Chunk(str(n), f"d{n}.txt", 1, 0, 4, "text"), 1.0) for n in (1, 2))
+    sentence = Sentence("The port opened in 1874 [1, 2] and grew [3].", (1, 2), "supported", 0.9)
+    page = answer_html(Answer("q", sentence.text, False, (sentence,), passages, "fake"), 1)
+    assert "[1, 2]" not in page and "The port opened in 1874 and grew." in page
+    assert 'href="#src-1-1"' in page and 'href="#src-1-2"' in page and 'title="there is no source 3">[3]?' in page
