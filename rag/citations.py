@@ -7,7 +7,10 @@ import re
 from rag.prompts import ABSTAIN_TEXT
 
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+_GAP = re.compile(r"(?<=[.!?])\s+|\n+")  # where a sentence may end
+_LAST_WORD = re.compile(r"(\S+)[.!?]$")
+_ABBREVIATIONS = frozenset("""mr mrs ms dr prof st no nos vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
+    mar apr jun jul aug sep sept oct nov dec""".split())  # a full stop after these rarely ends the sentence
 _LEADING_CITATIONS = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*")
 _NO_ANSWER = re.compile(
     r"(do(es)? not (contain|provide|include|mention|specify|state)|no (information|mention)|"
@@ -21,8 +24,8 @@ def split_sentences(text: str) -> list[str]:
     ['It is 16.5 metres deep. [2]', 'It opened in 2027 [1].']
     """
     sentences: list[str] = []
-    for piece in _BOUNDARY.split(text):
-        piece = piece.strip() if piece else ""
+    for piece in _pieces(text):
+        piece = piece.strip()
         leading = _LEADING_CITATIONS.match(piece)
         if leading and sentences:
             sentences[-1] += " " + leading.group(1).strip()
@@ -30,6 +33,31 @@ def split_sentences(text: str) -> list[str]:
         if piece.strip(" -*•"):
             sentences.append(piece)
     return sentences
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut at line breaks, and after . ! ? where the next word starts a sentence (a capital in any
+    script or a digit, perhaps after a quote, bracket or "[") and the word before is not an abbreviation or
+    an initial ("U.S.", "J.").
+
+    >>> _pieces("The U.S. Navy bought 3 ships [1]. Ørsted paid e.g. cash. it grew.")
+    ['The U.S. Navy bought 3 ships [1].', 'Ørsted paid e.g. cash. it grew.']
+    """
+    pieces, start = [], 0
+    for gap in _GAP.finditer(text):
+        if "\n" in gap.group() or _ends_sentence(text[:gap.start()], text[gap.end():]):
+            pieces.append(text[start:gap.start()])
+            start = gap.end()
+    return pieces + [text[start:]]
+
+
+def _ends_sentence(before: str, after: str) -> bool:
+    following = after.lstrip("\"'([")
+    if not following or not (following[0].isupper() or following[0].isdigit()):
+        return False
+    last = _LAST_WORD.search(before)
+    word = last.group(1).lower().lstrip("\"'(") if last else ""
+    return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
 
 
 def strip_citations(sentence: str) -> str:
