@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from rag.types import Page
 
@@ -23,6 +23,9 @@ TEXT_SUFFIXES = frozenset({".txt", ".text"})
 SUPPORTED_SUFFIXES = PDF_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | TEXT_SUFFIXES
 _PDF_ELEMENT_LIMIT = 20_000_000
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "head", "svg", "iframe", "object")
+_BLOCK_TAGS = ("p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
+               "tr", "table", "caption", "blockquote", "pre", "section", "article", "header", "footer", "nav",
+               "aside", "main", "figure", "figcaption", "form", "fieldset", "address", "details", "summary")
 
 
 class LoadError(Exception):
@@ -126,15 +129,53 @@ def _repair_pdf(data: bytes) -> bytes | None:
 
 
 def load_html(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:
-    """Visible text only: scripts, styles and the head are dropped; the <title> is kept."""
+    """Visible text only: scripts, styles and the head are dropped; the <title> is kept. Text flows as a
+    browser lays it out: inline tags (links, bold, spans) join their words, block elements (paragraphs, list
+    items, headings, table rows, <br>) break lines, and source line breaks are spaces (but in <pre>).
+
+    >>> load_html(b"<!DOCTYPE html><!-- c --><p>The <a>Valmara</a> port moved 20<b>25</b>\\n  boxes.</p><ul><li>One</li><li>Two</li></ul>",
+    ...           "d.html", "d").pages[0].text
+    'The Valmara port moved 2025 boxes.\\n\\nOne\\n\\nTwo'
+    """
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(decode_text(data), "html.parser")
+    soup = BeautifulSoup(decode_html(data), "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(_INVISIBLE_TAGS):
         tag.decompose()
-    text = clean_text(soup.get_text("\n"))
-    return LoadedDocument(title or fallback_title, (Page(doc, 1, text),))
+    return LoadedDocument(title or fallback_title, (Page(doc, 1, _laid_out_text(soup)),))
+
+
+def _laid_out_text(soup: Any) -> str:
+    from bs4 import NavigableString
+
+    for node in soup.find_all(string=True):
+        if type(node) is NavigableString and node.find_parent("pre") is None:  # not a comment or doctype
+            node.replace_with(re.sub(r"\s+", " ", str(node)))
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    for cell in soup.find_all(("td", "th")):
+        cell.insert_after(" ")
+    lines = (line.strip() for line in soup.get_text().split("\n"))
+    return clean_text("\n".join(lines))
+
+
+def decode_html(data: bytes) -> str:
+    """UTF-8 when the bytes are valid UTF-8 (whatever the page declares), else the charset the page declares
+    (<meta charset>), else ``decode_text``'s guess."""
+    from bs4.dammit import EncodingDetector
+
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            declared = EncodingDetector.find_declared_encoding(data, is_html=True)
+            try:
+                return data.decode(declared) if declared else decode_text(data)
+            except (LookupError, UnicodeDecodeError):
+                pass
+    return decode_text(data)
 
 
 def load_markdown(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:

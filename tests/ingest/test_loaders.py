@@ -88,3 +88,13 @@ def test_unknown_type_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"PK")
     with pytest.raises(LoadError, match="unsupported"):
         load(path, "d")
+
+
+def test_html_is_read_in_its_declared_charset_unless_it_is_valid_utf8() -> None:
+    from ingest.loaders import load_html
+
+    page = '<html><head><meta charset="shift_jis"><title>港</title></head><body><p>水深16.5メートル</p></body></html>'
+    loaded = load_html(page.encode("shift_jis"), "j.html", "j")
+    assert loaded.title == "港" and loaded.pages[0].text == "水深16.5メートル"
+    mislabelled = '<meta charset="iso-8859-1"><p>Ørsted café</p>'.encode("utf-8")  # a common mistake
+    assert load_html(mislabelled, "m.html", "m").pages[0].text == "Ørsted café"
