@@ -180,8 +180,19 @@ def decode_html(data: bytes) -> str:
 
 def load_markdown(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:
     text = clean_text(decode_text(data))
-    heading = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
-    return LoadedDocument(heading.group(1).strip() if heading else fallback_title, (Page(doc, 1, text),))
+    return LoadedDocument(markdown_title(text) or fallback_title, (Page(doc, 1, text),))
+
+
+def markdown_title(text: str) -> str | None:
+    """The first level-one heading, outside YAML front matter and fenced code; None if there is none.
+
+    >>> markdown_title("---\\n# a yaml comment\\n---\\n```sh\\n# install\\n```\\n#\\n\\n# Real Title\\ntext")
+    'Real Title'
+    """
+    body = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.DOTALL)
+    body = re.sub(r"^(```|~~~).*?^\1", "", body, flags=re.DOTALL | re.MULTILINE)
+    heading = re.search(r"^#[ \t]+(\S.*)$", body, re.MULTILINE)
+    return heading.group(1).strip() if heading else None
 
 
 def load_text(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:
