@@ -21,7 +21,7 @@ from ingest.loaders import is_supported
 from ingest.ocr import Ocr, never_tried, ocr_engine
 from ingest.runners import LocalRunner, Runner
 from rag.collection import Collection, Manifest
-from rag.config import RUNNERS, Settings
+from rag.config import Settings
 from rag.embedders import make_embedder
 from rag.protocols import Embedder
 from rag.store import DocumentRecord
@@ -74,13 +74,11 @@ def ingest_paths(
 def make_runner(settings: Settings) -> Runner:
     """The runner ``settings.runner`` names: a local process pool, or Ray (local or a cluster), connected
     before any file is read so a missing Ray or an unreachable cluster fails at once."""
-    if settings.runner == "local":
+    if settings.runner == "local":  # Settings admits only RUNNERS
         return LocalRunner(settings.workers, settings.file_timeout_s, settings.worker_memory_mb)
-    if settings.runner == "ray":
-        from ingest.ray_runner import RayRunner
+    from ingest.ray_runner import RayRunner
 
-        return RayRunner(settings.ray_address, settings.file_timeout_s, settings.workers).connect()
-    raise IngestUsageError(f"unknown runner {settings.runner!r}: use one of {', '.join(RUNNERS)}")
+    return RayRunner(settings.ray_address, settings.file_timeout_s, settings.workers).connect()
 
 
 @dataclass

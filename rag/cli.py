@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from rag.cli_eval import add_eval, run_eval
+from rag.cli_eval import add_eval, positive_int, run_eval
 from rag.config import RUNNERS, Settings, load_settings
 from rag.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from rag.check import POLICIES
@@ -46,10 +46,10 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question")
     parser.add_argument("--collection", help="collection name (default: 'default')")
     parser.add_argument("--model", help="default (Qwen2.5-Coder-1.5B), small, tiny, a model dir, .gguf file or hub id")
-    parser.add_argument("-k", type=int, default=5, help="passages given to the model (5)")
+    parser.add_argument("-k", type=positive_int, default=5, help="passages given to the model (5)")
     parser.add_argument("--mode", choices=MODES, default="hybrid", help=MODE_HELP)
     parser.add_argument("--doc", action="append", dest="docs", metavar="NAME", help="only this document (repeatable)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="answer length limit in tokens (256)")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=256, help="answer length limit in tokens (256)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling when temperature > 0")
     parser.add_argument("--checker", help="judge (the loaded model; default), judge+gain (the same, also measuring "
@@ -83,7 +83,7 @@ def _add_ingest(parser: argparse.ArgumentParser) -> None:
 def _add_search(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query")
     parser.add_argument("--collection", help="collection name (default: 'default')")
-    parser.add_argument("-k", type=int, default=5, help="number of passages (5)")
+    parser.add_argument("-k", type=positive_int, default=5, help="number of passages (5)")
     parser.add_argument("--mode", choices=MODES, default="hybrid", help=MODE_HELP)
     parser.add_argument("--doc", action="append", dest="docs", metavar="NAME",
                         help="search only this document (path or file name; repeatable)")
@@ -93,7 +93,20 @@ def _add_search(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries(args.verbose)
-    settings = load_settings(
+    from rag.collection import CollectionError
+    from rag.models import ModelUnavailable
+
+    try:
+        settings = _settings(args)
+        return _COMMANDS[args.command](args, settings)
+    except (CollectionError, ModelUnavailable, ValueError, FileNotFoundError) as error:
+        print(f"rag: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """RAG_* environment variables, then the command line's options."""
+    return load_settings(
         data_dir=args.data_dir, eval_data=args.eval_data, embedder=args.embedder, device=args.device,
         collection=getattr(args, "collection", None), workers=getattr(args, "workers", None),
         model=getattr(args, "model", None), checker=getattr(args, "checker", None),
@@ -102,14 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ray_address=getattr(args, "ray_address", None),
         chunk_tokens=getattr(args, "chunk_tokens", None), chunk_overlap=getattr(args, "chunk_overlap", None),
     )
-    from rag.collection import CollectionError
-    from rag.models import ModelUnavailable
-
-    try:
-        return _COMMANDS[args.command](args, settings)
-    except (CollectionError, ModelUnavailable, ValueError, FileNotFoundError) as error:
-        print(f"rag: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
 
 
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:

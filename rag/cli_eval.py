@@ -24,14 +24,14 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
                         "'recheck RUN' (a QA run's answers checked again by today's checker), "
                         "'report RUN' (its summary and reports rewritten by today's metrics code)")
     parser.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="with compare / export / recheck / report: run folders")
-    parser.add_argument("-k", type=int, default=5, help="passages per question (5)")
+    parser.add_argument("-k", type=positive_int, default=5, help="passages per question (5)")
     parser.add_argument("--mode", choices=MODES, default="hybrid", help=MODE_HELP)
     parser.add_argument("--retrieval-only", action="store_true",
                         help="QA datasets: score retrieval alone (recall@k, MRR), nothing generated; seconds, not hours")
     parser.add_argument("--docs", type=Path, help="a .jsonl dataset's documents, indexed into collection eval-<name>")
     parser.add_argument("--collection", help="a .jsonl dataset: ask this existing collection instead")
     parser.add_argument("--ragas", type=Path, help="with export: write RAGAS-style JSONL here (default RUN/ragas.jsonl)")
-    parser.add_argument("--limit", type=_positive, help="evaluate N items (claims, questions) drawn with --seed")
+    parser.add_argument("--limit", type=positive_int, help="evaluate N items (claims, questions) drawn with --seed")
     parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
     parser.add_argument("--out", type=Path, help="run folder (default: DATA_DIR/eval/<dataset>-<model>-<N>-s<seed>, "
                         "RUN-rechecked for recheck); an interrupted run resumes when run again with the same folder")
@@ -40,7 +40,8 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON, no progress bar")
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of 1 or more."""
     number = int(text)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -49,6 +50,9 @@ class Settings:
         for name in ("data_dir", "eval_data", "models_dir"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
+        problems = settings_problems(self)
+        if problems:  # refused here, before any collection is opened or file is read
+            raise ValueError("invalid settings: " + "; ".join(problems))
 
     def collection_dir(self, name: str | None = None) -> Path:
         return self.data_dir / "collections" / (name or self.collection)
@@ -56,6 +60,31 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced; ``None`` values are ignored."""
         return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """What is wrong with the settings, in words (empty when nothing is); Settings refuses to exist with any.
+
+    >>> Settings(chunk_tokens=0, device="gpu")
+    Traceback (most recent call last):
+    ValueError: invalid settings: chunk tokens must be at least 8 and the overlap from 0 to below them (got 0 / 32); device must be auto, cpu, cuda, cuda:N or mps (got 'gpu')
+    """
+    problems = [] if settings.chunk_tokens >= 8 and 0 <= settings.chunk_overlap < settings.chunk_tokens else [
+        f"chunk tokens must be at least 8 and the overlap from 0 to below them "
+        f"(got {settings.chunk_tokens} / {settings.chunk_overlap})"]
+    for name in ("top_k", "workers", "embed_batch_size", "max_new_tokens"):
+        if getattr(settings, name) < 1:
+            problems.append(f"{name.replace('_', ' ')} must be at least 1 (got {getattr(settings, name)})")
+    for name in ("file_timeout_s", "max_file_mb", "worker_memory_mb", "max_context_tokens"):
+        if getattr(settings, name) <= 0:
+            problems.append(f"{name.replace('_', ' ')} must be positive (got {getattr(settings, name)})")
+    if not (settings.temperature >= 0 and 0 < settings.top_p <= 1):
+        problems.append(f"need temperature >= 0 and 0 < top p <= 1 (got {settings.temperature} / {settings.top_p})")
+    if settings.runner not in RUNNERS:
+        problems.append(f"runner must be one of {', '.join(RUNNERS)} (got {settings.runner!r})")
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", settings.device):
+        problems.append(f"device must be auto, cpu, cuda, cuda:N or mps (got {settings.device!r})")
+    return problems
 
 
 _ENV_FIELDS: dict[str, tuple[str, type]] = {
@@ -82,9 +111,13 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from ``RAG_*`` environment variables, then explicit overrides (None = unset)."""
     environ = os.environ if environ is None else environ
-    from_env = {
-        field_name: cast(environ[var])
-        for var, (field_name, cast) in _ENV_FIELDS.items()
-        if environ.get(var)
-    }
-    return Settings().with_overrides(**from_env).with_overrides(**overrides)
+    from_env = {field_name: _parsed(var, environ[var], cast)
+                for var, (field_name, cast) in _ENV_FIELDS.items() if environ.get(var)}
+    return Settings().with_overrides(**{**from_env, **{key: value for key, value in overrides.items() if value is not None}})
+
+
+def _parsed(variable: str, text: str, cast: type) -> Any:
+    try:
+        return cast(text)
+    except ValueError:
+        raise ValueError(f"{variable}={text!r} is not {'an integer' if cast is int else 'a number'}") from None

@@ -46,6 +46,8 @@ class Retriever:
         """The ``k`` best passages; ``docs`` limits the search to documents given by path or file name."""
         if not query.strip():
             raise ValueError("the query is empty")
+        if k < 1:
+            raise ValueError(f"k must be at least 1 (got {k})")
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         with self._lock:

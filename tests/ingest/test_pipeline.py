@@ -176,8 +176,8 @@ def test_an_unknown_or_missing_runner_is_a_usage_error(tmp_path: Path, monkeypat
     from ingest.runners import RunnerUnavailable
     from rag.config import load_settings
 
-    with pytest.raises(IngestUsageError, match="unknown runner 'spark'"):
-        make_runner(load_settings({"RAG_RUNNER": "spark"}, data_dir=tmp_path))
+    with pytest.raises(ValueError, match="runner must be one of local, ray \\(got 'spark'\\)"):
+        load_settings({"RAG_RUNNER": "spark"}, data_dir=tmp_path)
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the ray extra were not installed
     with pytest.raises(RunnerUnavailable, match=r"pip install 'rag-local\[ray\]'"):
         make_runner(load_settings({"RAG_RUNNER": "ray"}, data_dir=tmp_path))

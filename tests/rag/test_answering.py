@@ -180,3 +180,18 @@ def test_follow_ups_are_rewritten_and_failed_rewrites_do_not_pile_up() -> None:
     asking = FakeGenerator(reply=lambda messages: "Which fees are not specified in the Brindlewood library rules?")
     assert standalone_question("Which fees does it not specify?", [first], asking) == \
         "Which fees are not specified in the Brindlewood library rules?"  # a question, not a refusal
+
+
+def test_bad_settings_and_options_are_usage_errors_before_anything_runs(capsys: pytest.CaptureFixture[str],
+                                                                        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RAG_CHUNK_TOKENS", "2k")
+    assert main(["--data-dir", str(tmp_path), "ingest", str(tmp_path)]) == 2
+    assert "RAG_CHUNK_TOKENS='2k' is not an integer" in capsys.readouterr().err
+    monkeypatch.delenv("RAG_CHUNK_TOKENS")
+    assert main(["--data-dir", str(tmp_path), "--device", "gpu", "ingest", str(tmp_path), "--chunk-tokens", "0"]) == 2
+    error = capsys.readouterr().err
+    assert "chunk tokens must be at least 8" in error and "device must be auto, cpu" in error
+    assert not (tmp_path / "collections").exists()  # no collection was created with the bad chunking
+    with pytest.raises(SystemExit):
+        main(["search", "maps", "-k", "-1"])
+    assert "must be 1 or more, not -1" in capsys.readouterr().err
