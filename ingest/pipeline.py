@@ -103,7 +103,7 @@ class _IngestRun:
             parsed_files = list(self._parse(wave))
             self._embed_and_commit(parsed_files)
         if self.options.prune:
-            self._prune(roots, {str(path) for path in supported})
+            self._prune(roots)
         self._save_index()
         self.timings["total"] = time.perf_counter() - started
         return self._report()
@@ -218,9 +218,11 @@ class _IngestRun:
             self.chunks_removed += self.collection.replace_document(record, (), np.zeros((0, 1)))
         self.outcomes.append(FileOutcome(parsed.path, "failed", error=error, warnings=parsed.warnings))
 
-    def _prune(self, roots: list[Path], present: set[str]) -> None:
+    def _prune(self, roots: list[Path]) -> None:
+        """Remove the documents under the roots whose files are gone (not those this run skipped: a hidden
+        file named on an earlier run, a folder it could not read)."""
         for record in self.collection.store.documents():
-            if record.path not in present and _under_any(Path(record.path), roots):
+            if _under_any(Path(record.path), roots) and not Path(record.path).exists():
                 removed = self.collection.remove_document(record.path)
                 self.chunks_removed += removed
                 self.outcomes.append(FileOutcome(record.path, "removed", removed))
@@ -243,8 +245,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _hidden(path: Path, root: Path) -> bool:
-    relative = path.relative_to(root) if path != root else Path(path.name)
-    return any(part.startswith(".") for part in relative.parts)
+    """A dot-file or a file in a dot-folder below the root; a file named as the root itself is never hidden."""
+    return path != root and any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def _under_any(path: Path, roots: list[Path]) -> bool:

@@ -82,6 +82,15 @@ def test_prune_removes_only_files_gone_from_the_given_folder(settings: Settings,
     assert documents == {"helios-h2-battery-faq.md", "valmara-port-annual-report-2025.pdf", "keep.txt"}
 
 
+def test_a_hidden_file_named_on_its_own_is_ingested_and_survives_a_prune_of_its_folder(
+        settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / ".drafts").mkdir()
+    (tmp_path / ".drafts" / "plan.md").write_text("# Plan\n\nThe harbour opens in 1901.")
+    assert _statuses(_ingest([tmp_path / ".drafts" / "plan.md"], settings)) == {"plan.md": "added"}
+    pruned = _ingest([tmp_path], settings, prune=True)  # the folder's walk skips .drafts: not a reason to delete
+    assert "plan.md" not in _statuses(pruned) and pruned.chunks_removed == 0
+
+
 def test_broken_and_unknown_files_are_listed_and_the_batch_goes_on(settings: Settings, sample_copy: Path) -> None:
     (sample_copy / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     (sample_copy / "slides.pptx").write_bytes(b"PK\x03\x04")
