@@ -13,6 +13,7 @@ from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestOptions, IngestUsageError, ingest_paths
 from ingest.runners import RunnerUnavailable
 from rag.collection import CollectionError, validate_name
+from rag.pipeline import shared_embedder
 from rag.types import IngestReport
 from ui.state import base_settings, collections
 
@@ -36,11 +37,11 @@ def run_ingest(paths: list[Path], retry_failed: bool = False) -> None:
     def moved(stage: str, done: int, total: int) -> None:
         bar.progress(done / total if total else 1.0, text=f"{stage}: {done} / {total}")
 
-    try:
-        report = ingest_paths(paths, settings, options=IngestOptions(
+    try:  # the embedder searches use too: loaded once per server, not per click
+        report = ingest_paths(paths, settings, embedder=shared_embedder(settings), options=IngestOptions(
             progress=False, retry_failed=retry_failed, on_progress=moved))
-    except (IngestUsageError, RunnerUnavailable, CollectionError) as error:
-        st.error(str(error))
+    except (IngestUsageError, RunnerUnavailable, CollectionError, ValueError, RuntimeError) as error:
+        st.error(str(error))  # RuntimeError: a model that cannot load (ModelUnavailable)
         return
     bar.progress(1.0, text="done")
     show_report(report)
@@ -76,7 +77,11 @@ else:
     st.caption("Server folders are off: this UI listens on the network (RAG_UI_SERVER_FOLDERS=1 allows them).")
 
 st.subheader(f"Documents in '{settings.collection}'")
-records = documents(settings)
+try:
+    records = documents(settings)
+except CollectionError as error:  # e.g. being created by another tab's first ingest
+    st.warning(str(error))
+    st.stop()
 if not records:
     st.caption("No documents yet.")
     st.stop()
