@@ -14,6 +14,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import Sequence
 
 from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.collection import Collection, Manifest, validate_name
@@ -28,23 +29,33 @@ class UploadRejected(ValueError):
 def safe_file_name(name: str) -> str:
     """The last path component of ``name`` reduced to letters, digits, '.', '-' and '_'. A name that had to
     change gets a short hash of the original, so two uploads whose names clean to the same text ("a (1).pdf",
-    "a_1_.pdf") do not replace each other, while re-uploading the same name still replaces (updates) it.
+    "a_1_.pdf") do not replace each other, while re-uploading the same name still replaces (updates) it. The
+    suffix is cleaned on its own, so a name in another script keeps its type.
 
     >>> safe_file_name("../../etc/passwd"), safe_file_name("report_2025.PDF"), safe_file_name("a (1).pdf")
     ('passwd', 'report_2025.PDF', 'a_1_-3bf7ea.pdf')
     >>> len(safe_file_name("x" * 300 + ".pdf")), safe_file_name("x" * 300 + ".pdf").endswith(".pdf")  # suffix kept
     (120, True)
+    >>> safe_file_name("报告.pdf"), safe_file_name("Ελληνικά.md")
+    ('upload-ab3d01.pdf', 'upload-a38ac2.md')
     """
     base = re.split(r"[\\/]", name)[-1]
-    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_name)).lstrip(".")
-    if not cleaned or cleaned.strip("._-") == "":
-        raise UploadRejected(f"{name!r} has no usable file name")
+    suffix = Path(base).suffix if Path(base).suffix != base else ""
+    stem, suffix = _ascii_name(base[:len(base) - len(suffix)]).lstrip("."), _ascii_name(suffix)[:16]
+    if not stem.strip("._-"):
+        if not suffix.strip("._-"):
+            raise UploadRejected(f"{name!r} has no usable file name")
+        stem = "upload"
+    cleaned = stem + suffix
     if cleaned == base and len(cleaned) <= 120:
         return cleaned
-    suffix = Path(cleaned).suffix[:16]
     tag = "-" + hashlib.sha256(base.encode()).hexdigest()[:6]
-    return cleaned[:120 - len(tag) - len(suffix)].removesuffix(suffix) + tag + suffix
+    return stem[:120 - len(tag) - len(suffix)] + tag + suffix
+
+
+def _ascii_name(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9._-]", "_", ascii_text))
 
 
 def uploads_dir(settings: Settings, collection: str | None = None) -> Path:
@@ -68,6 +79,22 @@ def save_upload(settings: Settings, name: str, data: bytes) -> Path:
         stream.write(data)
     os.replace(partial, target)
     return target
+
+
+def save_uploads(settings: Settings, uploads: Sequence[tuple[str, bytes]]) -> tuple[list[Path], list[str]]:
+    """Save a batch of (name, bytes) uploads: the paths saved, and why each other one was refused. A second
+    file with a name already in the batch is refused: browsers send names without their folders, so it
+    would replace the first."""
+    saved: list[Path] = []
+    errors: list[str] = []
+    for name, data in uploads:
+        try:
+            if any(path.name == safe_file_name(name) for path in saved):
+                raise UploadRejected(f"{name}: another file of this upload has the same name; upload it on its own")
+            saved.append(save_upload(settings, name, data))
+        except UploadRejected as error:
+            errors.append(str(error))
+    return saved, errors
 
 
 def documents(settings: Settings, collection: str | None = None) -> list[DocumentRecord]:

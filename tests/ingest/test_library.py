@@ -24,3 +24,12 @@ def test_upload_names_are_confined_and_checked(tmp_path: Path) -> None:
         save_upload(settings, "tool.exe", b"x")
     with pytest.raises(UploadRejected, match="no usable file name"):
         safe_file_name("../..")
+
+
+def test_a_batch_keeps_names_in_other_scripts_and_refuses_a_second_file_of_the_same_name(tmp_path: Path) -> None:
+    from ingest.library import save_uploads
+
+    saved, refused = save_uploads(Settings(data_dir=tmp_path), [("报告.pdf", b"%PDF-1"), ("a/notes.md", b"# A"),
+                                                               ("b/notes.md", b"# B")])
+    assert [p.suffix for p in saved] == [".pdf", ".md"] and saved[1].read_bytes() == b"# A"
+    assert refused == ["b/notes.md: another file of this upload has the same name; upload it on its own"]

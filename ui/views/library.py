@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ingest.library import UploadRejected, delete_document, documents, save_upload
+from ingest.library import delete_document, documents, save_uploads
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestOptions, IngestUsageError, ingest_paths
 from ingest.runners import RunnerUnavailable
@@ -61,12 +61,9 @@ suffixes = sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 uploads = st.file_uploader(f"Upload files (up to {settings.max_file_mb:g} MB each)", type=suffixes,
                            accept_multiple_files=True, key="uploads")
 if st.button("Ingest uploaded files", disabled=not uploads):
-    saved = []
-    for upload in uploads or []:
-        try:
-            saved.append(save_upload(settings, upload.name, upload.getvalue()))
-        except UploadRejected as error:
-            st.error(str(error))
+    saved, refused = save_uploads(settings, [(upload.name, upload.getvalue()) for upload in uploads or []])
+    for reason in refused:
+        st.error(reason)
     if saved:
         run_ingest(saved)
 if os.environ.get("RAG_UI_SERVER_FOLDERS", "1") == "1":
