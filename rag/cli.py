@@ -239,6 +239,10 @@ def run_models(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{name:<8} {packaged.model:<30} {'prepared' if ready else 'not prepared'}  ({packaged.install})")
         return EXIT_OK
     source = resolve_generator(args.name, settings.model_cache_dir, lambda m: print(m, file=sys.stderr))
+    if not source.is_local:
+        print(f"rag: error: {args.name!r} is not a packaged model ({', '.join(GENERATORS)}), a model folder or a "
+              ".gguf file; as a hub id it is downloaded when first used (with internet)", file=sys.stderr)
+        return EXIT_USAGE
     print(f"{source.name}: ready at {source.location}")
     return EXIT_OK
 

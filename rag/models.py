@@ -16,7 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 PACKAGED_EMBEDDER = "all-MiniLM-L6-v2"
 _PACKAGED_ALIASES = {"packaged", "default", PACKAGED_EMBEDDER, f"sentence-transformers/{PACKAGED_EMBEDDER}"}
@@ -96,13 +96,13 @@ def resolve_generator(spec: str, cache_dir: Path, log: Callable[[str], None] = l
         gguf = assemble_gguf(packaged, cache_dir, log)
         return ModelSource(f"{packaged.model} ({spec})", str(convert_gguf(gguf, cache_dir, log)), True)
     path = Path(spec).expanduser()
-    if path.is_file() and path.suffix == ".gguf":
+    if path.is_file() and path.suffix.lower() == ".gguf":
         return ModelSource(path.stem, str(convert_gguf(path.resolve(), cache_dir, log)), True)
     if path.is_dir():
         return ModelSource(path.resolve().name, str(path.resolve()), True)
-    if spec.startswith((".", "/", "~")) or spec.endswith(".gguf"):
+    if spec.startswith((".", "/", "~")) or spec.lower().endswith(".gguf"):
         raise ModelUnavailable(f"no model folder or .gguf file at {path}")
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         known = ", ".join(GENERATORS)
         raise ModelUnavailable(f"unknown model {spec!r}: use {known}, a local model folder, a .gguf file, "
                                "or a hub id with HF_HUB_OFFLINE unset")
@@ -128,7 +128,7 @@ def assemble_gguf(packaged: PackagedGenerator, cache_dir: Path, log: Callable[[s
     parts = part_files(packaged)
     log(f"joining {len(parts)} part(s) of {packaged.model} and verifying sha256 ...")
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".partial")
+    temporary = target.with_name(f"{target.name}.partial-{os.getpid()}")  # one per process: joins never mix
     digest = _join(parts, temporary)
     if digest != packaged.sha256:
         temporary.unlink(missing_ok=True)
@@ -146,13 +146,13 @@ def bf16_cache(gguf_file: str, cache_dir: Path) -> Path:
 
 def is_prepared(packaged: PackagedGenerator, cache_dir: Path) -> bool:
     """True when the packaged generator's converted cache is complete (loads without converting)."""
-    return _complete(bf16_cache(packaged.gguf_file, cache_dir))
+    return _complete(bf16_cache(packaged.gguf_file, cache_dir), cache_dir / "gguf" / packaged.gguf_file)
 
 
 def convert_gguf(gguf: Path, cache_dir: Path, log: Callable[[str], None]) -> Path:
     """Dequantize a GGUF file once into a bf16 safetensors folder (model + tokenizer) and reuse it."""
     target = bf16_cache(gguf.name, cache_dir)
-    if _complete(target):
+    if _complete(target, gguf):
         return target
     log(f"converting {gguf.name} to a bf16 safetensors cache (once; about a minute on 2 cores) ...")
     import torch
@@ -168,19 +168,29 @@ def convert_gguf(gguf: Path, cache_dir: Path, log: Callable[[str], None]) -> Pat
         del model.config.quantization_config
     model.save_pretrained(temporary)
     tokenizer.save_pretrained(temporary)
-    _write_record(temporary / _COMPLETE, {"source": str(gguf), "files": _file_sizes(temporary), "at": time.time()})
+    _write_record(temporary / _COMPLETE, {"source": _source(gguf), "files": _file_sizes(temporary), "at": time.time()})
     shutil.rmtree(target, ignore_errors=True)
-    os.replace(temporary, target)
+    try:
+        os.replace(temporary, target)
+    except OSError:  # another process converting the same file put its folder there first
+        shutil.rmtree(temporary, ignore_errors=True)
+        if not _complete(target, gguf):
+            raise
     return target
 
 
-def _complete(folder: Path) -> bool:
-    """A cache folder is usable only if its completion record lists exactly the files it holds."""
+def _complete(folder: Path, gguf: Path) -> bool:
+    """A cache folder is usable only if its completion record lists exactly the files it holds, and names
+    this GGUF file as it is now (another file of the same name, or this one replaced, is converted again)."""
     try:
         record = json.loads((folder / _COMPLETE).read_text())
+        return record.get("source") == _source(gguf) and record.get("files") == _file_sizes(folder)
     except (OSError, ValueError):
         return False
-    return record.get("files") == _file_sizes(folder)
+
+
+def _source(gguf: Path) -> dict[str, Any]:
+    return {"path": str(gguf.resolve()), **_stat(gguf)}
 
 
 def _verified(path: Path, sha256: str) -> bool:

@@ -46,15 +46,23 @@ def test_wrong_checksum_and_missing_packages_fail_clearly(fake_packages: Package
         part_files(replace(fake_packages, modules=("fakepart1", "no_such_part_module")))
 
 
-def test_cache_folder_is_complete_only_with_its_record(tmp_path: Path) -> None:
-    folder = tmp_path / "model"
+def test_cache_folder_is_complete_only_with_its_record_for_this_gguf(tmp_path: Path) -> None:
+    from rag.models import _source
+
+    folder, gguf, other = tmp_path / "model", tmp_path / "a" / "m.gguf", tmp_path / "b" / "m.gguf"
     folder.mkdir()
+    for path in (gguf, other):
+        path.parent.mkdir()
+        path.write_bytes(b"GGUF")
     (folder / "model.safetensors").write_bytes(b"x" * 10)
-    assert not _complete(folder)
-    (folder / "complete.json").write_text(json.dumps({"files": {"model.safetensors": 10}}))
-    assert _complete(folder)
+    assert not _complete(folder, gguf)
+    (folder / "complete.json").write_text(json.dumps({"source": _source(gguf), "files": {"model.safetensors": 10}}))
+    assert _complete(folder, gguf) and not _complete(folder, other)  # same name, another file
+    gguf.write_bytes(b"GGUF, replaced")
+    assert not _complete(folder, gguf)
+    (folder / "complete.json").write_text(json.dumps({"source": _source(gguf), "files": {"model.safetensors": 10}}))
     (folder / "model.safetensors").write_bytes(b"x" * 5)  # a partial write
-    assert not _complete(folder)
+    assert not _complete(folder, gguf)
 
 
 def test_a_missing_model_path_or_unknown_name_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,3 +73,17 @@ def test_a_missing_model_path_or_unknown_name_is_explained(tmp_path: Path, monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable, match="unknown model 'qwen-huge'"):
         resolve_generator("qwen-huge", tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "true")  # any of the true spellings
+    with pytest.raises(ModelUnavailable, match="unknown model 'defualt'"):
+        resolve_generator("defualt", tmp_path)
+    with pytest.raises(ModelUnavailable, match="no model folder or .gguf file"):
+        resolve_generator("Model.GGUF", tmp_path)
+
+
+def test_prepare_refuses_a_name_it_cannot_prepare(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.cli import main
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert main(["--data-dir", str(tmp_path), "models", "prepare", "defualt"]) == 2
+    assert "'defualt' is not a packaged model" in capsys.readouterr().err
