@@ -152,8 +152,8 @@ class Collection:
             **asdict(self.manifest),
             "index": {"file": index_file.name, "generation": generation, "vectors": len(self.index)},
         })
-        for stale in self.directory.glob("index-*.faiss"):
-            if stale != index_file:
+        for stale in [*self.directory.glob("index-*.faiss"), *self.directory.glob("index-*.faiss.tmp")]:
+            if stale != index_file:  # older indexes, and temporary files of a writer that was killed
                 stale.unlink(missing_ok=True)
 
     def close(self) -> None:

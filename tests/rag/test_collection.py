@@ -64,11 +64,12 @@ def test_stale_or_damaged_index_is_rebuilt_from_the_store(tmp_path: Path) -> Non
 
 def test_save_index_keeps_only_the_current_file(tmp_path: Path) -> None:
     with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
+        (tmp_path / "c" / "index-1.faiss.tmp").write_bytes(b"half")  # left by a writer killed while saving
         for seed in range(3):
             _add(collection, f"d{seed}", _vector(seed))
             collection.save_index()
-    files = list((tmp_path / "c").glob("index-*.faiss"))
-    assert len(files) == 1 and (tmp_path / "c" / "manifest.json").is_file()
+    files = list((tmp_path / "c").glob("index-*.faiss*"))
+    assert len(files) == 1 and files[0].suffix == ".faiss" and (tmp_path / "c" / "manifest.json").is_file()
 
 
 def test_first_change_after_a_stale_open_is_indexed_once(tmp_path: Path) -> None:
