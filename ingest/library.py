@@ -8,7 +8,6 @@ re-ingest or an update finds them again); nothing is written outside that folder
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ingest.loaders import SUPPORTED_SUFFIXES
-from rag.collection import Collection, Manifest, validate_name
+from rag.collection import Collection, validate_name
 from rag.config import Settings
 from rag.store import DocumentRecord
 
@@ -110,7 +109,7 @@ def delete_document(settings: Settings, path: str, collection: str | None = None
     """Remove a document and its chunks from the collection (and its uploaded copy); returns chunks removed."""
     directory = settings.collection_dir(collection)
     with Collection.open_for_read(directory) as opened:
-        recorded = Manifest(**json.loads(opened.store.get_meta("manifest") or "{}"))
+        recorded = opened.manifest
     with Collection.open_for_write(directory, recorded) as opened:
         if opened.store.document(path) is None:
             raise ValueError(f"{path} is not in collection {directory.name!r}")

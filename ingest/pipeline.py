@@ -63,7 +63,8 @@ def ingest_paths(
     embedder = embedder or make_embedder(settings.embedder, settings.device, settings.embed_batch_size)
     ocr = ocr_engine(settings.ocr)
     runner = runner or make_runner(settings)
-    wanted = Manifest(embedder.name, embedder.dim, settings.chunk_tokens, settings.chunk_overlap)
+    wanted = Manifest(embedder.name, embedder.dim, settings.chunk_tokens, settings.chunk_overlap,
+                      embedder_files=embedder.fingerprint)
     try:
         with Collection.open_for_write(settings.collection_dir(), wanted) as collection:
             return _IngestRun(collection, embedder, runner, settings, options, ocr).run(roots)

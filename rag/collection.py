@@ -41,6 +41,7 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     created_at: float = field(default_factory=time.time)
     versions: dict[str, str] = field(default_factory=lambda: _versions())
+    embedder_files: str = ""  # the embedder's fingerprint; "" when its name says all (or before 2026-11-28)
 
     def identity(self) -> tuple[str, int, int, int, int]:
         return (self.embedder, self.dim, self.chunk_tokens, self.chunk_overlap, self.format_version)
@@ -90,8 +91,9 @@ class Collection:
             raise
 
     @classmethod
-    def open_for_read(cls, directory: Path, embedder_name: str | None = None) -> Collection:
-        """Open an existing collection for search; ``embedder_name`` must match the one it was built with."""
+    def open_for_read(cls, directory: Path, embedder_name: str | None = None, embedder_files: str = "") -> Collection:
+        """Open an existing collection for search; ``embedder_name`` (and its fingerprint, where both sides
+        have one) must match the one it was built with."""
         validate_name(directory.name)
         if not (directory / "store.sqlite3").is_file():
             raise CollectionError(f"collection {directory.name!r} does not exist; run `rag ingest` first")
@@ -102,9 +104,13 @@ class Collection:
             store.close()
             raise CollectionError(f"collection {directory.name!r} is being created; try again when its first "
                                   "ingest ends")
-        if embedder_name is not None and embedder_name != manifest.embedder:
+        try:
+            if embedder_name is not None and embedder_name != manifest.embedder:
+                raise CollectionError(_mismatch(directory.name, "embedder", manifest.embedder, embedder_name))
+            _check_embedder_files(directory.name, manifest, embedder_files)
+        except CollectionError:
             store.close()
-            raise CollectionError(_mismatch(directory.name, "embedder", manifest.embedder, embedder_name))
+            raise
         return cls(directory, manifest, store)
 
     @property
@@ -191,7 +197,17 @@ def _check_identity(name: str, recorded: Manifest, wanted: Manifest) -> Manifest
     for label, have, want in zip(labels, recorded.identity(), wanted.identity()):
         if have != want:
             raise CollectionError(_mismatch(name, label, have, want))
+    _check_embedder_files(name, recorded, wanted.embedder_files)
     return recorded
+
+
+def _check_embedder_files(name: str, recorded: Manifest, fingerprint: str) -> None:
+    """Same name, other files: another checkpoint saved under the same folder name, whose vectors would not
+    match the index. Skipped where either side has no fingerprint (older collections record none)."""
+    if recorded.embedder_files and fingerprint and recorded.embedder_files != fingerprint:
+        raise CollectionError(f"collection {name!r} was built with other files of embedder {recorded.embedder!r} "
+                              f"(fingerprint {recorded.embedder_files}, now {fingerprint}); use the same "
+                              "model folder, or ingest into a new collection (--collection NEW_NAME)")
 
 
 def _mismatch(name: str, label: str, have: object, want: object) -> str:

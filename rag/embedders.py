@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rag.models import resolve_embedder
+from rag.models import folder_fingerprint, is_packaged, resolve_embedder
 from rag.protocols import Embedder, TokenCounter
 
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -68,6 +68,10 @@ class HashEmbedder:
     def dim(self) -> int:
         return self.dimensions
 
+    @property
+    def fingerprint(self) -> str:
+        return ""  # the name says everything
+
     def warm_up(self) -> None:
         return None
 
@@ -99,6 +103,12 @@ class SentenceTransformerEmbedder:
     @property
     def name(self) -> str:
         return f"sentence-transformers:{resolve_embedder(self.spec).name}"
+
+    @property
+    def fingerprint(self) -> str:
+        """A local folder's files; "" for the packaged model (its pinned package names it) and hub ids."""
+        source = resolve_embedder(self.spec)
+        return folder_fingerprint(Path(source.location)) if source.is_local and not is_packaged(self.spec) else ""
 
     @property
     def dim(self) -> int:

