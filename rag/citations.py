@@ -11,6 +11,7 @@ _GAP = re.compile(r"(?<=[.!?])\s+|\n+")  # where a sentence may end
 _LAST_WORD = re.compile(r"(\S+)[.!?]$")
 _ABBREVIATIONS = frozenset("""mr mrs ms dr prof st no nos vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
     mar apr jun jul aug sep sept oct nov dec""".split())  # a full stop after these rarely ends the sentence
+_ABOUT_SOURCES = re.compile(r"\b(passages?|documents?|sources?|context|texts?|information|provided)\b", re.IGNORECASE)
 _LEADING_CITATIONS = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*")
 _NO_ANSWER = re.compile(
     r"(do(es)? not (contain|provide|include|mention|specify|state)|no (information|mention)|"
@@ -94,12 +95,15 @@ def unknown_citations(sentence: str, passages: int) -> tuple[int, ...]:
 
 
 def is_refusal(sentence: str) -> bool:
-    """True for the instructed refusal, or an uncited sentence that says the documents lack something.
+    """True for the instructed refusal, or an uncited sentence that says the passages or documents lack
+    something (a negative statement about anything else, "The kit does not include a charger.", is a claim).
 
     >>> is_refusal("The documents do not contain the answer."), is_refusal("The passages do not mention it.")
     (True, True)
-    >>> is_refusal("The report does not mention a date, but the cranes lift 65 t [1].")
-    False
+    >>> is_refusal("The report does not mention a date, but the cranes lift 65 t [1]."), is_refusal(
+    ...     "The kit does not include a charger.")
+    (False, False)
     """
     core = ABSTAIN_TEXT.lower().rstrip(".")
-    return core in sentence.lower() or (not _CITATION.search(sentence) and bool(_NO_ANSWER.search(sentence)))
+    uncited_refusal = not _CITATION.search(sentence) and bool(_NO_ANSWER.search(sentence))
+    return core in sentence.lower() or (uncited_refusal and bool(_ABOUT_SOURCES.search(sentence)))

@@ -42,7 +42,7 @@ def abstains(sentences: Sequence[str]) -> bool:
     """True for an answer that only refuses: a refusal and no claim. One that also makes claims ("Yes, it is
     safe [1]. The documents do not contain the answer.") is an answer, and its claims are checked.
 
-    >>> abstains(["The documents do not contain the answer."]), abstains(["In summary:", "No mention of it."])
+    >>> abstains(["The documents do not contain the answer."]), abstains(["In summary:", "The text has no mention."])
     (True, True)
     >>> abstains(["The documents do not contain the answer to part one.", "Cranes lift 90 t [1]."])
     False
