@@ -9,9 +9,13 @@ from rag.prompts import ABSTAIN_TEXT
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _GAP = re.compile(r"(?<=[.!?])\s+|\n+")  # where a sentence may end
 _LAST_WORD = re.compile(r"(\S+)[.!?]$")
-_ABBREVIATIONS = frozenset("""mr mrs ms dr prof st no nos vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
+_ABBREVIATIONS = frozenset("""mr mrs ms dr prof st vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
     mar apr jun jul aug sep sept oct nov dec""".split())  # a full stop after these rarely ends the sentence
-_ABOUT_SOURCES = re.compile(r"\b(passages?|documents?|sources?|context|texts?|information|provided)\b", re.IGNORECASE)
+_NUMBER_ABBREVIATIONS = frozenset(("no", "nos"))  # "No. 5": an abbreviation only before a number ("The answer is no.")
+_ABOUT_SOURCES = re.compile(r"\b(passages?|documents?|sources?|context|texts?)\b|"
+                            r"\b(provided|given|available) information\b|\binformation (is |was )?(provided|given|available)\b|"
+                            r"\bthere is no (information|mention)\b", re.IGNORECASE)
+_CONTRAST = re.compile(r";|,?\s*\b(?:but|though|although|whereas|while|however)\b", re.IGNORECASE)
 _LEADING_CITATIONS = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*")
 _NO_ANSWER = re.compile(
     r"(do(es)? not (contain|provide|include|mention|specify|state)|no (information|mention)|"
@@ -58,7 +62,8 @@ def _ends_sentence(before: str, after: str) -> bool:
         return False
     last = _LAST_WORD.search(before)
     word = last.group(1).lower().lstrip("\"'(") if last else ""
-    return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
+    numbered = word in _NUMBER_ABBREVIATIONS and following[0].isdigit()
+    return not (numbered or word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
 
 
 def strip_citations(sentence: str) -> str:
@@ -95,15 +100,32 @@ def unknown_citations(sentence: str, passages: int) -> tuple[int, ...]:
 
 
 def is_refusal(sentence: str) -> bool:
-    """True for the instructed refusal, or an uncited sentence that says the passages or documents lack
-    something (a negative statement about anything else, "The kit does not include a charger.", is a claim).
+    """True for the instructed refusal, or an uncited sentence that only says the passages or documents lack
+    something. A negative statement about anything else ("The kit does not include a charger.", "The trial
+    provided no information on dosing.") is a claim, and so is a sentence that also states something beside
+    its refusal ("It handled 4.2 million TEU, though the passages do not state the 2026 figure."): it is checked.
 
-    >>> is_refusal("The documents do not contain the answer."), is_refusal("The passages do not mention it.")
+    >>> is_refusal("The documents do not contain the answer."), is_refusal("The passages, however, do not mention it.")
     (True, True)
+    >>> is_refusal("The passages discuss the port but do not mention its depth.")
+    True
     >>> is_refusal("The report does not mention a date, but the cranes lift 65 t [1]."), is_refusal(
-    ...     "The kit does not include a charger.")
-    (False, False)
+    ...     "The kit does not include a charger."), is_refusal("It opened in 1990, but the text does not state why.")
+    (False, False, False)
     """
-    core = ABSTAIN_TEXT.lower().rstrip(".")
-    uncited_refusal = not _CITATION.search(sentence) and bool(_NO_ANSWER.search(sentence))
-    return core in sentence.lower() or (uncited_refusal and bool(_ABOUT_SOURCES.search(sentence)))
+    if ABSTAIN_TEXT.lower().rstrip(".") in sentence.lower():
+        return True
+    if _CITATION.search(sentence) or not _ABOUT_SOURCES.search(sentence):
+        return False
+    parts = [part for part in _CONTRAST.split(sentence) if len(part.split()) >= 3]
+    return any(says_no_answer(part) for part in parts) and all(
+        says_no_answer(part) or _ABOUT_SOURCES.search(part) for part in parts)
+
+
+def says_no_answer(text: str) -> bool:
+    """Whether the text says something is not there ("does not mention", "cannot be determined", ...).
+
+    >>> says_no_answer("It cannot be determined from the conversation."), says_no_answer("It is 9 m deep.")
+    (True, False)
+    """
+    return bool(_NO_ANSWER.search(text))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from rag.citations import is_refusal
+from rag.citations import says_no_answer
 from rag.protocols import Generator
 from rag.types import Answer, GenerationOptions
 
@@ -43,7 +43,7 @@ def standalone_question(question: str, history: Sequence[Turn], generator: Gener
                 {"role": "user", "content": f"Conversation:\n{recent}\n\nLast question: {question}"}]
     rewrite = "".join(generator.stream(messages, GenerationOptions(max_new_tokens=64))).strip().splitlines()
     candidate = rewrite[0].strip() if rewrite else ""
-    refused = is_refusal(candidate) and not candidate.endswith("?")  # "What is not mentioned in X?" is a question
+    refused = says_no_answer(candidate) and not candidate.endswith("?")  # "What is not mentioned in X?" is a question
     if not candidate or refused or len(candidate) > 3 * len(question) + 200:
         return f"{_anchor_question(history)} {question}"
     return candidate

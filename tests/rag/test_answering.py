@@ -48,6 +48,17 @@ def test_sentences_citations_and_abstention() -> None:
     assert not abstains(split_sentences(f"{ABSTAIN_TEXT[:-1]} for part one. Cranes lift 90 t [1]."))  # checked
 
 
+def test_a_refusal_beside_a_claim_in_one_sentence_does_not_hide_the_claim() -> None:
+    from rag.claims import is_claim
+
+    mixed = "It handled 4.2 million TEU, though the passages do not state the 2026 figure."
+    assert is_claim(mixed) and not abstains([mixed])  # checked, not skipped as a refusal
+    assert is_claim("The trial provided no information on dosing.")  # about the trial, not the passages
+    assert not is_claim("There is no information about the dose.") and abstains(["No information is provided about it."])
+    assert split_sentences("The answer is no. The study found lower mortality [1]. See No. 5.") == \
+        ["The answer is no.", "The study found lower mortality [1].", "See No. 5."]
+
+
 def test_a_question_that_leaves_no_room_for_passages_is_refused(pipeline: Pipeline) -> None:
     with pytest.raises(ValueError, match="question is too long"):
         pipeline.answer("Korsgaard map collection maps " * 2000)
@@ -180,6 +191,8 @@ def test_follow_ups_are_rewritten_and_failed_rewrites_do_not_pile_up() -> None:
     asking = FakeGenerator(reply=lambda messages: "Which fees are not specified in the Brindlewood library rules?")
     assert standalone_question("Which fees does it not specify?", [first], asking) == \
         "Which fees are not specified in the Brindlewood library rules?"  # a question, not a refusal
+    unsure = FakeGenerator(reply=lambda messages: "It cannot be determined from the conversation.")
+    assert standalone_question("When was it founded?", [first], unsure) == f"{first.question} When was it founded?"
 
 
 def test_bad_settings_and_options_are_usage_errors_before_anything_runs(capsys: pytest.CaptureFixture[str],
