@@ -22,19 +22,21 @@ from rag.types import CLAIM_VERDICTS, Answer
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
 ANSWER_QUALITY = ("em", "f1", "contains", "rouge_l", "label_correct")  # averaged over answerable questions only
-_LABEL_FIRST = re.compile(r"^\W*(yes|no|maybe)\b", re.IGNORECASE)
+_LABEL_FIRST = re.compile(r"^\W*(yes|maybe|no(?=\s*(?:\[[\d,; ]+\]\s*)*(?:[.;:!?,]|$)))\b", re.IGNORECASE)
 _LABEL_ALONE = re.compile(r"(?:^|[.;:!?,])\s*(yes|no|maybe)\s*(?:\[\d+\]\s*)*(?:[.;:!?,]|$)", re.IGNORECASE)
 
 
 def predicted_label(answer: Answer) -> str | None:
-    """The answer's yes / no / maybe: its first word, as the question asks, else a label word standing alone
-    between punctuation ("It is unclear; maybe [1]."); None otherwise, since a label word inside a sentence
-    ("There is no data", "the no-reflow phenomenon") is not one. Also read when the checker turned the
-    answer into an abstention: the label is what the model said.
+    """The answer's yes / no / maybe: its first word, as the question asks ("no" only before punctuation:
+    "No data are available." starts with a determiner), else a label word standing alone between punctuation
+    ("It is unclear; maybe [1]."); None otherwise, since a label word inside a sentence ("There is no data",
+    "the no-reflow phenomenon") is not one. Also read when the checker turned the answer into an abstention:
+    the label is what the model said.
 
     >>> [predicted_label(Answer("q", text, False, (), (), "m")) for text in (
-    ...     "Yes, it does [1].", "It is unclear; maybe [1].", "There is no data.", "The no-reflow rate fell.")]
-    ['yes', 'maybe', None, None]
+    ...     "Yes, it does [1].", "No [2]. It fell.", "It is unclear; maybe [1].", "There is no data.",
+    ...     "No data are available.", "The no-reflow rate fell.")]
+    ['yes', 'no', 'maybe', None, None, None]
     """
     found = _LABEL_FIRST.search(answer.text) or _LABEL_ALONE.search(answer.text)
     return found.group(1).lower() if found else None

@@ -56,6 +56,7 @@ def test_label_and_abstention() -> None:
     assert predicted_label(_answer("There is no information about this.", (), (), abstained=True)) is None
     assert predicted_label(_answer("The documents do not contain the answer.", (), (), abstained=True)) is None
     assert predicted_label(_answer("No, it does not [1].", (), ("a.txt",), abstained=True)) == "no"
+    assert predicted_label(_answer("No data are available on this [1].", (), ("a.txt",))) is None  # a determiner
     unanswerable = QAItem("2", "Who?", answerable=False)
     assert score_answer(unanswerable, _answer("x", (), (), abstained=True), 5)["score"] == 1.0
 
