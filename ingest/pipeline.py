@@ -7,6 +7,7 @@ killed in between leaves the store consistent, and the next open rebuilds the in
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -223,7 +224,7 @@ class _IngestRun:
         """Remove the documents under the roots whose files are gone (not those this run skipped: a hidden
         file named on an earlier run, a folder it could not read)."""
         for record in self.collection.store.documents():
-            if _under_any(Path(record.path), roots) and not Path(record.path).exists():
+            if _under_any(Path(record.path), roots) and _is_gone(record.path):
                 removed = self.collection.remove_document(record.path)
                 self.chunks_removed += removed
                 self.outcomes.append(FileOutcome(record.path, "removed", removed))
@@ -252,3 +253,15 @@ def _hidden(path: Path, root: Path) -> bool:
 
 def _under_any(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
+
+
+def _is_gone(path: str) -> bool:
+    """Whether a file no longer exists; one that cannot be looked at (in a folder without permission) is not
+    gone: only a missing file or folder removes a document."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False

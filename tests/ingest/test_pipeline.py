@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pytest
@@ -89,6 +89,28 @@ def test_a_hidden_file_named_on_its_own_is_ingested_and_survives_a_prune_of_its_
     assert _statuses(_ingest([tmp_path / ".drafts" / "plan.md"], settings)) == {"plan.md": "added"}
     pruned = _ingest([tmp_path], settings, prune=True)  # the folder's walk skips .drafts: not a reason to delete
     assert "plan.md" not in _statuses(pruned) and pruned.chunks_removed == 0
+
+
+def test_a_prune_keeps_documents_in_a_folder_it_cannot_read(settings: Settings, tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "plan.md").write_text("# Plan\n\nThe harbour opens in 1901.")
+    _ingest([tmp_path], settings)
+    real_stat, real_scandir, private = os.stat, os.scandir, str(tmp_path / "private")
+    def denied(real: Any) -> Any:  # what a chmod 000 folder is to a user (tests run as root)
+        def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(path).startswith(private + os.sep) or (real is real_scandir and str(path) == private):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *args, **kwargs)
+        return call
+    monkeypatch.setattr(os, "stat", denied(real_stat))
+    monkeypatch.setattr(os, "scandir", denied(real_scandir))
+    pruned = _ingest([tmp_path], settings, prune=True)  # used to end in a PermissionError traceback
+    assert _statuses(pruned).get("plan.md") != "removed" and pruned.chunks_removed == 0
+    monkeypatch.undo()
+    documents = Retriever.open(settings, HashEmbedder()).collection.store.documents()
+    assert [Path(r.path).name for r in documents] == ["plan.md"] and documents[0].status == "indexed"
 
 
 def test_broken_and_unknown_files_are_listed_and_the_batch_goes_on(settings: Settings, sample_copy: Path) -> None:
