@@ -248,21 +248,19 @@ def run_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_collections(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.collection import Collection, list_collections
+    from rag.collection import collection_documents
 
-    listing = {}
-    for name in list_collections(settings.data_dir):
-        with Collection.open_for_read(settings.collection_dir(name)) as collection:
-            listing[name] = [asdict(record) for record in collection.store.documents()]
+    documents, unavailable = collection_documents(settings.data_dir)
+    listing = {name: [asdict(record) for record in records] for name, records in documents.items()}
     if args.json:
-        print(json.dumps({"collections": listing}))
-    elif not listing:
+        print(json.dumps({"collections": listing, "unavailable": unavailable}))
+    elif not listing and not unavailable:
         print(f"no collections under {settings.data_dir}: `rag ingest PATH` makes one")
-    else:
-        for name, records in listing.items():
-            chunks = sum(r["chunks"] for r in records)
-            print(f"{name}: {len(records)} documents, {chunks} chunks")
-            print("\n".join(f"  {r['status']:<8} {r['chunks']:>5}  {r['path']}" for r in records))
+    for name, records in ({} if args.json else listing).items():
+        print(f"{name}: {len(records)} documents, {sum(r['chunks'] for r in records)} chunks")
+        print("\n".join(f"  {r['status']:<8} {r['chunks']:>5}  {r['path']}" for r in records))
+    for name, reason in ({} if args.json else unavailable).items():
+        print(f"{name}: unavailable ({reason})")
     return EXIT_OK
 
 

@@ -192,6 +192,20 @@ def list_collections(data_dir: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "store.sqlite3").is_file()) if root.is_dir() else []
 
 
+def collection_documents(data_dir: Path) -> tuple[dict[str, list[DocumentRecord]], dict[str, str]]:
+    """Each collection's documents, and apart from them the collections that cannot be opened now (one whose
+    first ingest is still running) with the reason: one of those does not hide the others."""
+    documents: dict[str, list[DocumentRecord]] = {}
+    unavailable: dict[str, str] = {}
+    for name in list_collections(data_dir):
+        try:
+            with Collection.open_for_read(data_dir / "collections" / name) as collection:
+                documents[name] = collection.store.documents()
+        except CollectionError as error:
+            unavailable[name] = str(error)
+    return documents, unavailable
+
+
 def _check_identity(name: str, recorded: Manifest, wanted: Manifest) -> Manifest:
     labels = ("embedder", "dimension", "chunk tokens", "chunk overlap", "format version")
     for label, have, want in zip(labels, recorded.identity(), wanted.identity()):

@@ -37,6 +37,14 @@ def test_human_output_has_a_summary(capsys: pytest.CaptureFixture[str], tmp_path
     assert "3 unchanged" in out and "+0 / -0 chunks" in out
     code, out, _ = _run(capsys, tmp_path, "collections")
     assert "default: 3 documents" in out
+    from rag.store import Store
+
+    (tmp_path / "collections" / "fresh").mkdir()
+    Store(tmp_path / "collections" / "fresh" / "store.sqlite3").close()  # its first ingest has not recorded a manifest
+    code, out, _ = _run(capsys, tmp_path, "collections")
+    assert code == 0 and "default: 3 documents" in out and "fresh: unavailable (collection 'fresh' is being created" in out
+    listing = json.loads(_run(capsys, tmp_path, "collections", "--json")[1])
+    assert len(listing["collections"]["default"]) == 3 and "being created" in listing["unavailable"]["fresh"]
 
 
 def test_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
