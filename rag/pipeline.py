@@ -19,6 +19,10 @@ from rag.retrieve import Retriever
 from rag.types import CLAIM_VERDICTS, Answer, GenerationOptions, Passage, Sentence
 
 
+class QuestionTooLong(ValueError):
+    """With the question in it, no passage fits the model's prompt: nothing can be answered from sources."""
+
+
 @dataclass(frozen=True)
 class AskOptions:
     """Per-question choices: how many passages, which retrieval, which documents, how to decode."""
@@ -69,7 +73,7 @@ class Pipeline:
         budget = self.generator.context_window - options.generation.max_new_tokens
         prompt = build_prompt(question, found, budget, self.generator.count_tokens)
         if not prompt.passages:  # an answer from no passage could be neither cited nor checked
-            raise ValueError(f"the question is too long: with it, no passage fits the model's {budget}-token "
+            raise QuestionTooLong(f"the question is too long: with it, no passage fits the model's {budget}-token "
                              "prompt; shorten it")
         pieces = self.generator.stream(prompt.messages, options.generation)
         first_token: list[float] = []

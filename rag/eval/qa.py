@@ -17,7 +17,7 @@ from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.questions import (asked_items, collection_config, item_references, passage_records,
                                 retrieval_scores)
 from rag.eval.report import Histogram, Report
-from rag.pipeline import AskOptions, Pipeline
+from rag.pipeline import AskOptions, Pipeline, QuestionTooLong
 from rag.types import CLAIM_VERDICTS, Answer
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
@@ -112,8 +112,9 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
         metrics |= {"abstention_precision": round(precision, 4), "abstention_recall": round(recall, 4)}
     cited = [ok for r in records for ok in r["cited_correct"]]
     metrics["citation_precision"] = mean([float(ok) for ok in cited])
+    metrics["failed"] = sum("error" in r for r in records) or None  # questions no passage fitted beside
     for stage in STAGES:
-        seconds = [r["timings_ms"].get(stage, 0.0) / 1000 for r in records]
+        seconds = [r["timings_ms"].get(stage, 0.0) / 1000 for r in records if "error" not in r]
         metrics |= {f"{stage}_s_p50": percentile(seconds, 50), f"{stage}_s_p95": percentile(seconds, 95)}
     return {name: value for name, value in metrics.items() if value is not None}
 
@@ -154,9 +155,15 @@ class QASuite:
         return list(self._items)
 
     def run_item(self, item_id: str) -> dict[str, Any]:
+        """The item's results line; a question too long to answer from any passage is recorded as a failure
+        (no answer, an "error"), so it neither ends the run nor stops every resume at the same question."""
         item = self._items[item_id]
-        return answer_record(item, self.pipeline.answer(item.question + self.data.question_suffix, self.options),
-                             self.options.k)
+        try:
+            answer = self.pipeline.answer(item.question + self.data.question_suffix, self.options)
+        except QuestionTooLong as error:
+            nothing = Answer(item.question, "", True, (), (), self.pipeline.generator.name)
+            return answer_record(item, nothing, self.options.k) | {"error": str(error)}
+        return answer_record(item, answer, self.options.k)
 
     def complete(self, records: list[dict[str, Any]]) -> bool:
         return answers_all(self, records)

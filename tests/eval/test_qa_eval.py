@@ -162,6 +162,20 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     assert f"| wall time | {duration_text(stored['wall_seconds'])} |" in (tmp_path / "run" / "report.md").read_text()
 
 
+def test_a_question_too_long_to_answer_is_recorded_as_failed_and_the_run_goes_on(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path) -> None:
+    questions = _write_questions(tmp_path / "q.jsonl", [
+        {"id": "huge", "question": "Korsgaard map collection maps " * 2000, "answers": ["3,400"]},
+        {"id": "maps", "question": "How many maps does the Korsgaard collection hold?", "answers": ["3,400"]}])
+    assert main(["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(questions), "--model", "fake",
+                 "--docs", str(sample_copy), "--out", str(tmp_path / "run"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["complete"] and summary["items"] == 2 and summary["metrics"]["failed"] == 1
+    lines = {line["id"]: line for line in map(json.loads, (tmp_path / "run" / "results.jsonl").read_text().splitlines())}
+    assert "too long" in lines["huge"]["error"] and lines["huge"]["abstained"] and lines["huge"]["answer"] == ""
+    assert "error" not in lines["maps"] and lines["maps"]["contains"] == 1.0
+
+
 def _write_questions(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
