@@ -1,10 +1,8 @@
-"""Pure functions over answer text: sentences, their [n] citations, and refusals."""
+"""Pure functions over answer text: sentences, their [n] citations, and sayings that something is not there."""
 
 from __future__ import annotations
 
 import re
-
-from rag.prompts import ABSTAIN_TEXT
 
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _GAP = re.compile(r"(?<=[.!?])\s+|\n+")  # where a sentence may end
@@ -12,10 +10,6 @@ _LAST_WORD = re.compile(r"(\S+)[.!?]$")
 _ABBREVIATIONS = frozenset("""mr mrs ms dr prof st vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
     mar apr jun jul aug sep sept oct nov dec""".split())  # a full stop after these rarely ends the sentence
 _NUMBER_ABBREVIATIONS = frozenset(("no", "nos"))  # "No. 5": an abbreviation only before a number ("The answer is no.")
-_ABOUT_SOURCES = re.compile(r"\b(passages?|documents?|sources?|context|texts?)\b|"
-                            r"\b(provided|given|available) information\b|\binformation (is |was )?(provided|given|available)\b|"
-                            r"\bthere is no (information|mention)\b", re.IGNORECASE)
-_CONTRAST = re.compile(r";|,?\s*\b(?:but|though|although|whereas|while|however)\b", re.IGNORECASE)
 _LEADING_CITATIONS = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*")
 _NO_ANSWER = re.compile(
     r"(do(es)? not (contain|provide|include|mention|specify|state)|no (information|mention)|"
@@ -99,29 +93,6 @@ def unknown_citations(sentence: str, passages: int) -> tuple[int, ...]:
     return tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= passages))
 
 
-def is_refusal(sentence: str) -> bool:
-    """True for the instructed refusal, or an uncited sentence that only says the passages or documents lack
-    something. A negative statement about anything else ("The kit does not include a charger.", "The trial
-    provided no information on dosing.") is a claim, and so is a sentence that also states something beside
-    its refusal ("It handled 4.2 million TEU, though the passages do not state the 2026 figure."): it is checked.
-
-    >>> is_refusal("The documents do not contain the answer."), is_refusal("The passages, however, do not mention it.")
-    (True, True)
-    >>> is_refusal("The passages discuss the port but do not mention its depth.")
-    True
-    >>> is_refusal("The report does not mention a date, but the cranes lift 65 t [1]."), is_refusal(
-    ...     "The kit does not include a charger."), is_refusal("It opened in 1990, but the text does not state why.")
-    (False, False, False)
-    """
-    if ABSTAIN_TEXT.lower().rstrip(".") in sentence.lower():
-        return True
-    if _CITATION.search(sentence) or not _ABOUT_SOURCES.search(sentence):
-        return False
-    parts = [part for part in _CONTRAST.split(sentence) if len(part.split()) >= 3]
-    return any(says_no_answer(part) for part in parts) and all(
-        says_no_answer(part) or _ABOUT_SOURCES.search(part) for part in parts)
-
-
 def says_no_answer(text: str) -> bool:
     """Whether the text says something is not there ("does not mention", "cannot be determined", ...).
 
@@ -129,3 +100,12 @@ def says_no_answer(text: str) -> bool:
     (True, False)
     """
     return bool(_NO_ANSWER.search(text))
+
+
+def has_citation(sentence: str) -> bool:
+    """Whether the sentence cites a passage with a [n] marker.
+
+    >>> has_citation("Up 6% [1, 2]."), has_citation("Up 6% (see 2)."), has_citation("It is [sic] wrong.")
+    (True, False, False)
+    """
+    return bool(_CITATION.search(sentence))

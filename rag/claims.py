@@ -7,7 +7,8 @@ import re
 from dataclasses import replace
 from typing import Sequence
 
-from rag.citations import is_refusal, strip_citations
+from rag.citations import has_citation, says_no_answer, strip_citations
+from rag.prompts import ABSTAIN_TEXT
 from rag.types import Sentence
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
@@ -21,6 +22,11 @@ _MONTHS = frozenset("""january february march april may june july august septemb
 _SOURCE_NOTE = frozenset("""information answer fact facts found stated mentioned given shown supported inferred
     confirmed provided described listed explained can has been according see passage passages document
     documents source sources text context page pages paragraph""".split())  # "This information is found in passage [1]."
+_ABOUT_SOURCES = re.compile(r"\b(passages?|documents?|sources?|context|texts?)\b|"
+                            r"\b(provided|given|available) information\b|\binformation (is |was )?(provided|given|available)\b|"
+                            r"\bthere is no (information|mention)\b", re.IGNORECASE)
+_CLAUSES = re.compile(r"[,;]|\b(?:but|though|although|whereas|while|however)\b", re.IGNORECASE)
+_PREFACE = frozenset("based upon they them their there is no".split())  # "Based on the provided passages, ..."
 
 
 def is_claim(sentence: str) -> bool:
@@ -36,6 +42,35 @@ def is_claim(sentence: str) -> bool:
     content = [w for w in _WORD.findall(text.lower()) if w not in _CONNECTIVE]
     about_sources = all(w in _SOURCE_NOTE or w.isdigit() for w in content)
     return len(content) >= 2 and not about_sources and not is_refusal(sentence)
+
+
+def is_refusal(sentence: str) -> bool:
+    """True for an uncited sentence that only says the passages or documents lack something (the instructed
+    refusal among them). A negative statement about anything else ("The kit does not include a charger.",
+    "The trial provided no information on dosing.") is a claim, and so is a sentence with a clause that
+    states something beside the refusal ("It handled 4.2 million TEU, though the passages do not state the
+    2026 figure.", "While the passages discuss dosing, ..."): it is checked, and flagged if unsupported.
+
+    >>> is_refusal("The documents do not contain the answer."), is_refusal("The passages, however, do not mention it.")
+    (True, True)
+    >>> is_refusal("Based on the provided passages, there is no information about the dose.")
+    True
+    >>> is_refusal("Revenue rose 6% [1], but the documents do not contain the answer for 2026."), is_refusal(
+    ...     "The kit does not include a charger."), is_refusal("It opened in 1990, but the text does not state why.")
+    (False, False, False)
+    """
+    core = ABSTAIN_TEXT.lower().rstrip(".")
+    if has_citation(sentence) or not (core in sentence.lower() or (
+            _ABOUT_SOURCES.search(sentence) and says_no_answer(sentence))):
+        return False
+    parts = [part for part in _CLAUSES.split(sentence) if len(part.split()) >= 3]
+    return all(says_no_answer(part) or core in part.lower() or _only_about_sources(part) for part in parts)
+
+
+def _only_about_sources(text: str) -> bool:
+    """True for a clause with no content beyond words about the sources ("Based on the provided passages")."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _CONNECTIVE]
+    return all(w in _SOURCE_NOTE or w in _PREFACE for w in words)
 
 
 def abstains(sentences: Sequence[str]) -> bool:

@@ -53,6 +53,10 @@ def test_a_refusal_beside_a_claim_in_one_sentence_does_not_hide_the_claim() -> N
 
     mixed = "It handled 4.2 million TEU, though the passages do not state the 2026 figure."
     assert is_claim(mixed) and not abstains([mixed])  # checked, not skipped as a refusal
+    for sentence in ("Revenue rose 6% to $1.2 billion [1], but the documents do not contain the answer for 2026.",
+                     "While the passages do not mention 2026, the port handled 4.2 million TEU in 2025."):
+        assert is_claim(sentence) and not abstains([sentence])
+    assert abstains(["Based on the provided passages, there is no information about the dose."])
     assert is_claim("The trial provided no information on dosing.")  # about the trial, not the passages
     assert not is_claim("There is no information about the dose.") and abstains(["No information is provided about it."])
     assert split_sentences("The answer is no. The study found lower mortality [1]. See No. 5.") == \
