@@ -102,7 +102,7 @@ class LLMJudge:
     def _template(self, passage: str) -> tuple[str, str]:
         messages = [{"role": "system", "content": JUDGE_SYSTEM},
                     {"role": "user", "content": f"Passage:\n{passage}\n\nClaim: {_CLAIM_MARK}"}]
-        prefix, tail = self.generator.render_chat(messages).split(_CLAIM_MARK)
+        prefix, tail = self.generator.render_chat(messages).rsplit(_CLAIM_MARK, 1)  # a passage may hold the mark
         return prefix, tail
 
 
@@ -157,18 +157,23 @@ def _candidates(sentence: Sentence, texts: list[str]) -> list[int]:
 
 def _judged(sentence: Sentence, plan: list[int], judgements: list[Judgement],
             passages: Sequence[Passage], calibration: Calibration, settings: CheckSettings) -> Sentence:
-    """The verdict from the passage with the best calibrated score, after the lexical guard."""
-    calibrated = [calibration.score(sentence.text, passages[n - 1].text, judged) for n, judged in zip(plan, judgements)]
-    best = max(range(len(plan)), key=calibrated.__getitem__)
-    number, judged = plan[best], judgements[best]
+    """The verdict from the passage with the best support after the lexical guard (a passage that scores
+    higher but lacks the claim's number must not hide one that has it)."""
+    guarded = [_guarded(sentence.text, passages[n - 1], calibration.score(sentence.text, passages[n - 1].text, judged),
+                        settings.threshold) for n, judged in zip(plan, judgements)]
+    best = max(range(len(plan)), key=lambda i: guarded[i][0])
+    number, judged, (support, missing) = plan[best], judgements[best], guarded[best]
     evidence_text = passages[number - 1].text
-    guard_context = f"{evidence_text}\n{document_label(passages[number - 1].doc)}"  # names from the document's title count
-    support, missing = guarded_support(sentence.text, guard_context, calibrated[best], settings.threshold)
     verdict = _label(sentence.text, evidence_text, support, judged.contradict > judged.support, settings)
     start, end = best_span(sentence.text, evidence_text)
     note = _note(sentence, number, verdict.label, missing)
     return replace(sentence, verdict=verdict.label, score=round(support, 4),
                    evidence=Evidence(number, start, end), note=note)
+
+
+def _guarded(claim: str, passage: Passage, calibrated: float, threshold: float) -> tuple[float, list[str]]:
+    """The lexical guard over a passage and its document's name (names from the title count)."""
+    return guarded_support(claim, f"{passage.text}\n{document_label(passage.doc)}", calibrated, threshold)
 
 
 def document_label(doc: str) -> str:

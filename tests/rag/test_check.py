@@ -68,6 +68,16 @@ def test_number_mismatch_lowers_a_supported_judgement_to_contradicted() -> None:
     assert check_answer(answer, contradicting).sentences[0].verdict == "contradicted"
 
 
+def test_a_wordier_passage_without_the_claim_s_number_does_not_hide_the_one_with_it() -> None:
+    has_it, lacks_it = "The library was founded in 1874.", "The Brindlewood library was founded in 1875 by Korsgaard."
+    passages = tuple(Passage(Chunk(f"c{i}", f"d{i}", 1, 0, len(t), t), 0.5) for i, t in enumerate([has_it, lacks_it]))
+    claim = Sentence("The library was founded in 1874 [2].", (2,))
+    answer = Answer("q", claim.text, False, (claim,), passages, "m")
+    checked = check_answer(answer, ScriptedChecker({has_it: (0.6, 0.1), lacks_it: (0.9, 0.05)})).sentences[0]
+    assert checked.verdict == "supported" and checked.evidence.passage == 1 and "1874" not in checked.note
+    assert "cited [2] does not support it; [1] does" in checked.note
+
+
 @pytest.mark.parametrize("policy", ["flag", "strict"])
 def test_policies(policy: str) -> None:
     answer = _answer(Sentence("The main channel was deepened to 16.5 metres [1].", (1,)),
@@ -177,3 +187,5 @@ def test_judge_with_gain_pairs_each_claim_with_its_own_reading_alone() -> None:
     assert all(j.support == 0.6 and j.contradict == 0.3 for j in judged)
     assert LLMJudge(model).judge(pairs)[0].weakest_gain is None and model.read_alone["founded 1874"] == 1
     assert LLMJudge(model, measure_gain=True).name == "llm-judge:word-model+gain"
+    quoting = "The judge's template marks the claim with <<CLAIM>>; founded 1874."  # a document quoting this code
+    assert LLMJudge(model).judge([("founded 1874", quoting)])[0].support == 0.6
