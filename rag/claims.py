@@ -11,7 +11,8 @@ from rag.citations import has_citation, says_no_answer, strip_citations
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Sentence
 
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
+_NUMBER = re.compile(r"(?<![\w.])[-+\u2212]?\$?\d[\d,]*(?:\.\d+)?%?")
+_PERCENT_WORD = re.compile(r"(\d)\s*(?:percent|per cent|pct)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<=[^.!?]\s)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -109,7 +110,7 @@ def literals(claim: str) -> list[str]:
     ['2025', '4.2', '6%', '1200', 'Ilse Brandvik']
     """
     text = strip_citations(claim)
-    numbers = [_normal_number(n) for n in _NUMBER.findall(text)]
+    numbers = _numbers(text)
     names = [name for name in _NAME.findall(" " + text) if name.lower() not in _CONNECTIVE]
     return [n for n in numbers if n] + names
 
@@ -124,7 +125,7 @@ def missing_literals(claim: str, evidence: str) -> list[str]:
     >>> missing_literals("She died on December 20, 1998.", "died Dec. 20, 1998"), missing_literals("In May it rose.", "in June")
     ([], ['May'])
     """
-    evidence_numbers = {_normal_number(n) for n in _NUMBER.findall(evidence)}
+    evidence_numbers = set(_numbers(evidence))
     lowered = " ".join(evidence.split()).lower()  # line breaks and runs of spaces do not change a name
     evidence_words = set(_WORD.findall(lowered))
     return [item for item in (" ".join(i.split()) for i in literals(claim))
@@ -179,12 +180,21 @@ def word_overlap(claim: str, passage: str) -> float:
     return len(wanted & set(_WORD.findall(passage.lower()))) / len(wanted) if wanted else 0.0
 
 
+def _numbers(text: str) -> list[str]:
+    """The text's numbers, normalised; "12 percent" is "12%".
+
+    >>> _numbers("It fell 5 per cent, to \u22123 and -4.5%, or 12 percent.")
+    ['5%', '3', '4.5%', '12%']
+    """
+    return [_normal_number(n) for n in _NUMBER.findall(_PERCENT_WORD.sub(r"\1%", text))]
+
+
 def _normal_number(number: str) -> str:
     """Without separators, signs and leading zeros: "June 08" holds the 8 of "June 8". Trade-offs: a code
     such as the ZIP 02139 also matches 2139, and a decimal comma ("0,5") reads as a thousands separator.
 
-    >>> [_normal_number(n) for n in ("$1,200", "08", "0.5", "007%", "0")]
-    ['1200', '8', '0.5', '7%', '0']
+    >>> [_normal_number(n) for n in ("$1,200", "08", "0.5", "007%", "0", "-5%", "\u221212")]
+    ['1200', '8', '0.5', '7%', '0', '5%', '12']
     """
-    plain = number.replace(",", "").replace("$", "").replace("+", "").rstrip(".")
+    plain = re.sub(r"[,$+\-\u2212]", "", number).rstrip(".")
     return re.sub(r"^0+(?=\d)", "", plain)

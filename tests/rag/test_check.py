@@ -41,6 +41,10 @@ def test_literals_and_guard() -> None:
     assert missing_literals("Work ended in October 2025.", PORT) == ["October"]
     assert missing_literals("It ended in December 1998.", "It ended inDecember 1998.") == []
     assert missing_literals("It opened on June 8, 2019.", "opened on June 08, 2019") == []  # a day's leading zero
+    assert missing_literals("Operating income decreased 5% [1].", "a change of -5% from 2024") == []  # signs dropped
+    assert missing_literals("It fell by 12 [1].", "it fell by \u221212") == []  # the Unicode minus
+    assert missing_literals("Sales increased 12% [1].", "sales increased 12 percent") == []
+    assert missing_literals("Sales increased 12 per cent [1].", "up 12% on the year") == []
     assert not is_claim("In summary:") and not is_claim(ABSTAIN_TEXT) and is_claim("The channel is 16.5 m deep.")
     assert not is_claim("This information can be found in passages [2] and [1].")  # a note, nothing to check
     assert is_claim("This can be inferred from passage [1], which says the channel is 16.5 m deep.")
