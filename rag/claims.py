@@ -75,15 +75,18 @@ def _only_about_sources(text: str) -> bool:
 
 
 def abstains(sentences: Sequence[str]) -> bool:
-    """True for an answer that only refuses: a refusal and no claim. One that also makes claims ("Yes, it is
-    safe [1]. The documents do not contain the answer.") is an answer, and its claims are checked.
+    """True for an answer that only refuses (a refusal and no claim) or says nothing at all (the model ended at
+    once). One that also makes claims ("Yes, it is safe [1]. The documents do not contain the answer.") is an
+    answer, and its claims are checked.
 
     >>> abstains(["The documents do not contain the answer."]), abstains(["In summary:", "The text has no mention."])
     (True, True)
+    >>> abstains([]), abstains(["Yes."])
+    (True, False)
     >>> abstains(["The documents do not contain the answer to part one.", "Cranes lift 90 t [1]."])
     False
     """
-    return any(is_refusal(s) for s in sentences) and not any(is_claim(s) for s in sentences)
+    return not sentences or (any(is_refusal(s) for s in sentences) and not any(is_claim(s) for s in sentences))
 
 
 def carry_note_citations(sentences: Sequence[Sentence]) -> tuple[Sentence, ...]:

@@ -174,6 +174,11 @@ def test_a_question_too_long_to_answer_is_recorded_as_failed_and_the_run_goes_on
     lines = {line["id"]: line for line in map(json.loads, (tmp_path / "run" / "results.jsonl").read_text().splitlines())}
     assert "too long" in lines["huge"]["error"] and lines["huge"]["abstained"] and lines["huge"]["answer"] == ""
     assert "error" not in lines["maps"] and lines["maps"]["contains"] == 1.0
+    assert main(["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", "recheck", str(tmp_path / "run"),
+                 "--model", "fake", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["failed"] == 1  # a recheck keeps the failure as it was
+    rechecked = {line["id"]: line for line in map(json.loads, (tmp_path / "run-rechecked" / "results.jsonl").read_text().splitlines())}
+    assert rechecked["huge"] == lines["huge"]
 
 
 def _write_questions(path: Path, rows: list[dict]) -> Path:

@@ -63,6 +63,15 @@ def test_a_refusal_beside_a_claim_in_one_sentence_does_not_hide_the_claim() -> N
         ["The answer is no.", "The study found lower mortality [1].", "See No. 5."]
 
 
+def test_an_empty_answer_is_an_abstention(settings: Settings, sample_copy: Path) -> None:
+    ingest_paths([sample_copy], settings, embedder=HashEmbedder(), runner=SerialRunner(),
+                 options=IngestOptions(progress=False))
+    pipeline = Pipeline(Retriever.open(settings, HashEmbedder()), FakeGenerator(reply=lambda messages: "  "))
+    answer = pipeline.answer("main channel dredging deepened metres", AskOptions(k=2))
+    assert answer.abstained and answer.text == "" and answer.sentences == ()  # the model ended at once
+    pipeline.close()
+
+
 def test_a_question_that_leaves_no_room_for_passages_is_refused(pipeline: Pipeline) -> None:
     with pytest.raises(ValueError, match="question is too long"):
         pipeline.answer("Korsgaard map collection maps " * 2000)
