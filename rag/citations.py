@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_GAP = re.compile(r"(?<=[.!?])\s+|\n+")  # where a sentence may end
+_GAP = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'\u201d\u2019)\]])\s+|\n+")  # where a sentence may end
 _LAST_WORD = re.compile(r"(\S+)[.!?]$")
+_LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]")  # "1." or "(2)" opening a list item
 _ABBREVIATIONS = frozenset("""mr mrs ms dr prof st vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
     mar apr jun jul aug sep sept oct nov dec""".split())  # a full stop after these rarely ends the sentence
 _NUMBER_ABBREVIATIONS = frozenset(("no", "nos"))  # "No. 5": an abbreviation only before a number ("The answer is no.")
@@ -51,7 +52,9 @@ def _pieces(text: str) -> list[str]:
 
 
 def _ends_sentence(before: str, after: str) -> bool:
-    following = after.lstrip("\"'([")
+    following = after.lstrip("\"'([\u201c\u2018\u00ab")
+    if _LIST_NUMBER.fullmatch(before.rsplit("\n", 1)[-1].strip()):  # "1. Sales rose": the item's number
+        return False
     if not following or not (following[0].isupper() or following[0].isdigit()):
         return False
     last = _LAST_WORD.search(before)

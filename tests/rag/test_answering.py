@@ -43,6 +43,10 @@ def test_sentences_citations_and_abstention() -> None:
     sentences = split_sentences(text)
     assert sentences == ["The channel is 16.5 metres deep [1].", "Cranes lift 65 tonnes. [2][7]", "- Rail opens in 2027 [3, 1]."]
     assert [citations(s, 3) for s in sentences] == [(1,), (2,), (3, 1)]
+    assert split_sentences("Sales rose 5% [1]. \u201cStrong demand\u201d drove it [2].") == \
+        ["Sales rose 5% [1].", "\u201cStrong demand\u201d drove it [2]."]  # curly quotes open or close a sentence
+    assert split_sentences("It was \u201ca record year.\u201d Revenue rose 5% [1].")[1] == "Revenue rose 5% [1]."
+    assert split_sentences("1. Sales rose 5% [1].\n2. Costs fell [2].") == ["1. Sales rose 5% [1].", "2. Costs fell [2]."]
     assert abstains([ABSTAIN_TEXT]) and abstains(["The passages do not mention it."])
     assert not abstains(["The passages do not mention the date, but cranes lift 65 t [1]."])
     assert not abstains(split_sentences(f"{ABSTAIN_TEXT[:-1]} for part one. Cranes lift 90 t [1]."))  # checked
