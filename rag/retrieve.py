@@ -53,15 +53,16 @@ class Retriever:
         with self._lock:
             self.collection.refresh()
             allowed = self.collection.store.row_ids_of(docs) if docs else None
-            hits = self._ranked(query, mode, allowed)
-            passages = self.collection.passages(hits[: max(self.candidates, k)])
+            depth = max(self.candidates, 2 * k)  # a large k asks each retriever for more (room for near-duplicates)
+            hits = self._ranked(query, mode, allowed, depth)
+            passages = self.collection.passages(hits[:depth])
         keep = drop_near_duplicates([passage.text for passage in passages])
         return [passages[i] for i in keep][:k]
 
-    def _ranked(self, query: str, mode: str, allowed: set[int] | None) -> list[tuple[int, float]]:
+    def _ranked(self, query: str, mode: str, allowed: set[int] | None, depth: int) -> list[tuple[int, float]]:
         lexical, documents = self._lexical_indexes()  # one snapshot for the whole search
-        dense = self._dense(query, allowed) if mode != "bm25" else []
-        words = lexical.search(query, self.candidates, allowed) if mode != "dense" else []
+        dense = self._dense(query, allowed, depth) if mode != "bm25" else []
+        words = lexical.search(query, depth, allowed) if mode != "dense" else []
         if mode in ("dense", "bm25"):
             return dense or words
         rankings = [[i for i, _ in dense], [i for i, _ in words]]
@@ -83,8 +84,8 @@ class Retriever:
         by_words = documents.search(query, self.candidates, allowed)
         return [doc for doc, _ in reciprocal_rank_fusion([by_meaning, by_words])][: self.best_documents]
 
-    def _dense(self, query: str, allowed: set[int] | None) -> list[tuple[int, float]]:
-        return self.collection.index.search(self.embedder.embed([query])[0], self.candidates, allowed)
+    def _dense(self, query: str, allowed: set[int] | None, depth: int) -> list[tuple[int, float]]:
+        return self.collection.index.search(self.embedder.embed([query])[0], depth, allowed)
 
     def document_index(self) -> DocumentIndex:
         return self._lexical_indexes()[1]

@@ -27,6 +27,13 @@ def test_every_mode_finds_the_page(retriever: Retriever, mode: str) -> None:
     assert Path(top.doc).name == "valmara-port-annual-report-2025.pdf" and top.page == 2
 
 
+def test_k_above_the_candidates_is_not_capped(retriever: Retriever) -> None:
+    retriever.candidates = 2  # as a -k 80 is above the default 50
+    assert len(retriever.search("the port channel library battery energy", 4, mode="dense")) == 4
+    assert len(retriever.search("the port channel library battery energy", 4, mode="bm25")) == 4
+    assert len(retriever.search("the port channel library battery energy", 4, mode="hybrid-chunks")) == 4
+
+
 def test_bm25_matches_stems(retriever: Retriever) -> None:
     hits = retriever.search("crane commissioning", 2, mode="bm25")
     assert hits and "cranes were commissioned" in hits[0].text
@@ -100,6 +107,6 @@ def test_a_question_naming_a_document_reaches_it_even_when_its_chunks_rank_low(s
 def test_a_row_written_after_the_indexes_were_built_is_passed_over(retriever: Retriever, monkeypatch) -> None:
     """An ingest that commits during a search can hand the dense search rows the lexical snapshot lacks."""
     dense = retriever._dense
-    monkeypatch.setattr(retriever, "_dense", lambda query, allowed: [(10**9, 1.0), *dense(query, allowed)])
+    monkeypatch.setattr(retriever, "_dense", lambda query, allowed, depth: [(10**9, 1.0), *dense(query, allowed, depth)])
     top = retriever.search("dredging deepened the main channel to metres", 3)[0]
     assert Path(top.doc).name == "valmara-port-annual-report-2025.pdf"
