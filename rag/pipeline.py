@@ -19,6 +19,9 @@ from rag.retrieve import Retriever
 from rag.types import CLAIM_VERDICTS, Answer, GenerationOptions, Passage, Sentence
 
 
+MIN_PROMPT_TOKENS = 256  # instructions, a question and at least a short passage
+
+
 class QuestionTooLong(ValueError):
     """With the question in it, no passage fits the model's prompt: nothing can be answered from sources."""
 
@@ -70,11 +73,11 @@ class Pipeline:
         if not found:
             return AnswerStream(iter([ABSTAIN_TEXT]), lambda text: self._answer(
                 question, text, Prompt([], ()), options, (started, retrieved, retrieved)))
-        budget = self.generator.context_window - options.generation.max_new_tokens
+        budget = self._prompt_budget(options.generation.max_new_tokens)
         prompt = build_prompt(question, found, budget, self.generator.count_tokens)
         if not prompt.passages:  # an answer from no passage could be neither cited nor checked
             raise QuestionTooLong(f"the question is too long: with it, no passage fits the model's {budget}-token "
-                             "prompt; shorten it")
+                                  "prompt; shorten it")
         pieces = self.generator.stream(prompt.messages, options.generation)
         first_token: list[float] = []
 
@@ -102,6 +105,14 @@ class Pipeline:
                    "total": time.perf_counter() - started}
         return replace(checked, timings_ms={key: round(value * 1000, 1) for key, value in timings.items()})
 
+    def _prompt_budget(self, max_new_tokens: int) -> int:
+        """Tokens left for the prompt once the answer's are set aside; too few for any prompt is a usage error."""
+        window = self.generator.context_window
+        if max_new_tokens > window - MIN_PROMPT_TOKENS:
+            raise ValueError(f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the model's {window}-"
+                             f"token context; use at most {window - MIN_PROMPT_TOKENS}")
+        return window - max_new_tokens
+
     def _checked(self, answer: Answer, options: AskOptions, spent: dict[str, float]) -> Answer:
         started = time.perf_counter()
         checked = check_answer(answer, self.checker, options.check) if self.checker else answer
@@ -117,7 +128,7 @@ class Pipeline:
     def _retry(self, first: Answer, prompt: Prompt, options: AskOptions, spent: dict[str, float]) -> Answer:
         """One more answer with the unsupported claims named; keep the better-supported of the two."""
         started = time.perf_counter()
-        budget = self.generator.context_window - options.generation.max_new_tokens
+        budget = self._prompt_budget(options.generation.max_new_tokens)
         retry = retry_prompt(first.question, prompt.passages, first.text, _unsupported(first), budget,
                              self.generator.count_tokens)
         if not retry.passages:  # the first answer and the request leave no room for a passage

@@ -79,6 +79,9 @@ def test_an_empty_answer_is_an_abstention(settings: Settings, sample_copy: Path)
 def test_a_question_that_leaves_no_room_for_passages_is_refused(pipeline: Pipeline) -> None:
     with pytest.raises(ValueError, match="question is too long"):
         pipeline.answer("Korsgaard map collection maps " * 2000)
+    window = pipeline.generator.context_window
+    with pytest.raises(ValueError, match=f"--max-new-tokens {window} leaves no room for a prompt"):
+        pipeline.answer("How deep is the main channel?", AskOptions(generation=GenerationOptions(max_new_tokens=window)))
 
 
 def test_an_answer_that_also_refuses_is_still_checked(settings: Settings, sample_copy: Path) -> None:
