@@ -127,6 +127,10 @@ class _IngestRun:
         """(content hash, size) of a file; None, with a failed outcome, for one too big or unreadable.
 
         The size is checked first, so an oversized file is never read."""
+        if not _utf8_name(path):  # the store (SQLite) holds names as UTF-8: this one cannot be recorded
+            self.outcomes.append(FileOutcome(_shown_name(path), "failed",
+                                             error="the file name is not valid UTF-8; rename it to ingest it"))
+            return None
         try:
             size = path.stat().st_size
             if size > self.settings.max_file_mb * 1024 * 1024:
@@ -265,3 +269,16 @@ def _is_gone(path: str) -> bool:
     except OSError:
         return False
     return False
+
+
+def _utf8_name(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as lone surrogates
+        return False
+    return True
+
+
+def _shown_name(path: Path) -> str:
+    """A name with bytes that are not UTF-8, printable: each such byte is shown as U+FFFD."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -113,6 +113,20 @@ def test_a_prune_keeps_documents_in_a_folder_it_cannot_read(settings: Settings, 
     assert [Path(r.path).name for r in documents] == ["plan.md"] and documents[0].status == "indexed"
 
 
+def test_a_file_name_that_is_not_utf8_fails_alone(settings: Settings, tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "zip-extracted"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as latin1_named:  # as old zips and shares hold
+        latin1_named.write(b"The cafe opens at nine.")
+    (folder / "menu.txt").write_text("The menu lists soups.")
+    report = _ingest([folder], settings)
+    outcomes = {Path(o.path).name: o for o in report.files}
+    assert outcomes["menu.txt"].status == "added"
+    assert outcomes["caf\ufffd.txt"].status == "failed" and "not valid UTF-8" in outcomes["caf\ufffd.txt"].error
+
+
 def test_broken_and_unknown_files_are_listed_and_the_batch_goes_on(settings: Settings, sample_copy: Path) -> None:
     (sample_copy / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     (sample_copy / "slides.pptx").write_bytes(b"PK\x03\x04")
