@@ -57,6 +57,8 @@ def test_label_and_abstention() -> None:
     assert predicted_label(_answer("The documents do not contain the answer.", (), (), abstained=True)) is None
     assert predicted_label(_answer("No, it does not [1].", (), ("a.txt",), abstained=True)) == "no"
     assert predicted_label(_answer("No data are available on this [1].", (), ("a.txt",))) is None  # a determiner
+    for said in ("**No**, it did not [1].", "No \u2014 it did not [1].", "No\n\nThe study found [1]."):
+        assert predicted_label(_answer(said, (), ("a.txt",))) == "no"  # markup, a dash or a line break after it
     unanswerable = QAItem("2", "Who?", answerable=False)
     assert score_answer(unanswerable, _answer("x", (), (), abstained=True), 5)["score"] == 1.0
 
