@@ -72,7 +72,7 @@ def _load_with_ocr(task: FileTask, deadline: float) -> tuple[LoadedDocument, str
         return document, unread_reason(task.ocr)
     if path.suffix.lower() not in PDF_SUFFIXES or not any(needs_ocr(page) for page in document.pages):
         return document, ""
-    outcome = ocr_pages(document.pages, path.read_bytes(), task.ocr, deadline)
+    outcome = ocr_pages(document.pages, document.source or path.read_bytes(), task.ocr, deadline)
     read = (f"read by OCR ({task.ocr.name}): page(s) {page_ranges(list(outcome.read))}",) if outcome.read else ()
     return replace(document, pages=outcome.pages, notes=document.notes + read), outcome.unread_reason
 

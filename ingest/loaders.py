@@ -39,6 +39,7 @@ class LoadedDocument:
     title: str
     pages: tuple[Page, ...]
     notes: tuple[str, ...] = ()
+    source: bytes | None = None  # a repaired PDF's bytes, which OCR renders (the file's own are damaged)
 
 
 def is_supported(path: Path) -> bool:
@@ -70,9 +71,8 @@ def load_pdf(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:
         document = _read_pdf(repaired, doc, fallback_title)
     except Exception:
         raise LoadError(reason) from None
-    if not any(page.text.strip() for page in document.pages):
-        raise LoadError(reason)
-    return LoadedDocument(document.title, document.pages, ("damaged PDF repaired with qpdf",))
+    # Pages without text may be a scan's: OCR reads them from the repaired file, or the file fails as having none.
+    return LoadedDocument(document.title, document.pages, ("damaged PDF repaired with qpdf",), repaired)
 
 
 def _read_pdf(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:

@@ -80,6 +80,20 @@ def test_pages_without_text_are_read_by_the_ocr_engine(tmp_path: Path) -> None:
     assert "read by OCR (fake): page(s) 2" in parsed.warnings
 
 
+def test_a_damaged_scan_is_repaired_then_read_by_ocr(tmp_path: Path) -> None:
+    pdf = scanned_pdf(tmp_path / "scan.pdf", ["(an image)"])
+    data = pdf.read_bytes()
+    pdf.write_bytes(data[: data.rfind(b"trailer")])  # cut off: pypdf cannot open it, qpdf rebuilds it
+    parsed = _parse(pdf, FakeOcr())
+    assert not parsed.failed and "Scanned minutes" in parsed.chunks[0].text
+    assert "damaged PDF repaired with qpdf" in parsed.warnings and "read by OCR (fake): page(s) 1" in parsed.warnings
+    assert "image-only or scanned (OCR is off)" in (_parse(pdf, None).error or "")  # a scan, not "unreadable"
+    text_pdf = write_text_pdf(tmp_path / "text.pdf", ["The harbour has 42 tugboats."])
+    text_pdf.write_bytes(text_pdf.read_bytes()[: text_pdf.read_bytes().rfind(b"trailer")])
+    repaired = _parse(text_pdf, None)
+    assert "42 tugboats" in repaired.chunks[0].text and "damaged PDF repaired with qpdf" in repaired.warnings
+
+
 def test_ocr_replaces_a_few_stray_glyphs_but_not_with_less(tmp_path: Path) -> None:
     form = write_text_pdf(tmp_path / "form.pdf", ["7+%-"])  # a font without a Unicode map: garbage
     assert [c.text for c in _parse(form, FakeOcr(text="Phone number of the applicant")).chunks] == \
