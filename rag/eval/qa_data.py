@@ -95,13 +95,26 @@ def jsonl_dataset(path: Path, documents: Path) -> QADataset:
 
 
 def _generic_item(row: dict[str, Any], number: int) -> QAItem:
+    """One line of a JSONL dataset; a field of the wrong type is an error naming the line, not a silent 0."""
     question = row.get("question") or row.get("user_input")
-    if not question:
-        raise ValueError(f"line {number + 1}: no 'question' (or 'user_input') field")
-    answers = row.get("answers") or ()
-    return QAItem(str(row.get("id", number)), question, tuple([answers] if isinstance(answers, str) else answers),
-                  row.get("reference"), tuple(row.get("gold_docs") or ()), row.get("label"),
-                  bool(row.get("answerable", True)))
+    if not question or not isinstance(question, str):
+        raise ValueError(f"line {number + 1}: no 'question' (or 'user_input') text")
+    answerable = row.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise ValueError(f"line {number + 1}: 'answerable' must be true or false, not {answerable!r}")
+    reference = row.get("reference")
+    return QAItem(str(row.get("id", number)), question, _texts(row, "answers", number), None if reference is None
+                  else str(reference), tuple(Path(doc).name for doc in _texts(row, "gold_docs", number)),
+                  row.get("label"), answerable)
+
+
+def _texts(row: dict[str, Any], field: str, number: int) -> tuple[str, ...]:
+    """A field that holds a list of texts, or one text (numbers read as text: an answer may be 1999)."""
+    value = row.get(field) or ()
+    values = [value] if isinstance(value, (str, int, float)) else value
+    if not isinstance(values, list | tuple) or any(isinstance(v, (dict, list)) for v in values):
+        raise ValueError(f"line {number + 1}: '{field}' must be a text or a list of texts")
+    return tuple(str(v) for v in values)
 
 
 QA_DATASETS: dict[str, Callable[[Path, Path], QADataset]] = {

@@ -118,6 +118,13 @@ def test_generic_jsonl_accepts_ragas_names(tmp_path: Path) -> None:
     path.write_text('{"question": "Q1?"}\n{"question": "Q2?", "id": 0}\n')  # the first one's id is its line: 0
     with pytest.raises(ValueError, match="id\\(s\\) '0' used by more than one question"):
         jsonl_dataset(path, tmp_path)
+    path.write_text('{"question": "Q?", "answers": [1999], "gold_docs": "reports/acme.pdf"}\n')
+    item = jsonl_dataset(path, tmp_path).items[0]
+    assert item.answers == ("1999",) and item.gold_docs == ("acme.pdf",)  # one name, not its ten letters
+    for bad, named in (('"answerable": "false"', "answerable"), ('"answers": [{"text": "A"}]', "answers")):
+        path.write_text('{"question": "Q?", %s}\n' % bad)
+        with pytest.raises(ValueError, match=f"line 1: '{named}'"):
+            jsonl_dataset(path, tmp_path)
 
 
 def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path,
