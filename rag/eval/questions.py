@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 
 def asked_items(items: list[QAItem], limit: int | None, seed: int) -> list[QAItem]:
-    """The questions in the order they are asked: a seeded shuffle (all of them, or the first ``limit``), so
-    an interrupted full run is a random sample too (CLAP NQ's file lists all answerable questions first)."""
+    """The questions in the order they are asked: a seeded random sample of ``limit`` (or all of them,
+    shuffled), so an interrupted full run is a random sample too (CLAP NQ's file lists all answerable
+    questions first). A sample is not the first ``limit`` of the full run's order: random.sample draws
+    differently for different sizes (pair runs by question id, as compare does)."""
     count = len(items) if limit is None else min(limit, len(items))
     return random.Random(seed).sample(items, count)
 
