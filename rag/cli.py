@@ -254,12 +254,13 @@ def run_collections(args: argparse.Namespace, settings: Settings) -> int:
     listing = {name: [asdict(record) for record in records] for name, records in documents.items()}
     if args.json:
         print(json.dumps({"collections": listing, "unavailable": unavailable}))
-    elif not listing and not unavailable:
+        return EXIT_OK
+    if not listing and not unavailable:
         print(f"no collections under {settings.data_dir}: `rag ingest PATH` makes one")
-    for name, records in ({} if args.json else listing).items():
+    for name, records in listing.items():
         print(f"{name}: {len(records)} documents, {sum(r['chunks'] for r in records)} chunks")
         print("\n".join(f"  {r['status']:<8} {r['chunks']:>5}  {r['path']}" for r in records))
-    for name, reason in ({} if args.json else unavailable).items():
+    for name, reason in unavailable.items():
         print(f"{name}: unavailable ({reason})")
     return EXIT_OK
 
