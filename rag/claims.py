@@ -74,6 +74,9 @@ def _only_about_sources(text: str) -> bool:
     return all(w in _SOURCE_NOTE or w in _PREFACE for w in words)
 
 
+EMPTY_ANSWER_NOTE = "The model gave no answer (it ended at once); this counts as an abstention."
+
+
 def abstains(sentences: Sequence[str]) -> bool:
     """True for an answer that only refuses (a refusal and no claim) or says nothing at all (the model ended at
     once). One that also makes claims ("Yes, it is safe [1]. The documents do not contain the answer.") is an

@@ -169,6 +169,7 @@ def render_passages(passages: list[Passage]) -> str:
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.check import CheckSettings
+    from rag.claims import EMPTY_ANSWER_NOTE
     from rag.pipeline import AskOptions, open_pipeline
     from rag.types import GenerationOptions
 
@@ -182,6 +183,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(piece, end="", flush=True)
     answer = stream.result()
     pipeline.close()
+    if not answer.text.strip() and not args.json:
+        print(EMPTY_ANSWER_NOTE, end="")
     print(json.dumps(answer_json(answer)) if args.json else "\n\n" + render_checks(answer) + render_sources(answer))
     return EXIT_OK
 

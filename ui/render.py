@@ -7,6 +7,7 @@ import html
 from pathlib import Path
 
 from rag.citations import strip_citations, unknown_citations
+from rag.claims import EMPTY_ANSWER_NOTE
 from rag.types import Answer, Passage, Sentence
 
 CSS = """<style>
@@ -28,7 +29,7 @@ _MARKS = {"supported": ("✓", "supported"), "unsupported": ("✗", "not support
 def answer_html(answer: Answer, turn: int) -> str:
     """The answer's sentences with verdict classes, hover titles, marks and citation chips."""
     if answer.abstained and not answer.sentences:
-        return f"<p>{html.escape(answer.text)}</p>"
+        return f"<p>{html.escape(answer.text)}</p>" if answer.text.strip() else f"<p><em>{EMPTY_ANSWER_NOTE}</em></p>"
     parts = [sentence_html(sentence, turn, len(answer.passages)) for sentence in answer.sentences] \
         or [html.escape(answer.text)]
     refuted = any(s.verdict in ("unsupported", "contradicted") for s in answer.sentences)  # not a plain abstention

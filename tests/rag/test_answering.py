@@ -154,6 +154,16 @@ def test_cli_ask_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, sample
     assert "Sources:" in out and "✓ supported" in out
 
 
+def test_cli_ask_says_when_the_model_gave_no_answer(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                    sample_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rag.pipeline.make_generator", lambda *args, **kwargs: FakeGenerator(reply=lambda m: ""))
+    base = ["--data-dir", str(tmp_path), "--embedder", "hash"]
+    assert main([*base, "ingest", str(sample_copy), "--json"]) == 0
+    capsys.readouterr()
+    assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake"]) == 0
+    assert "The model gave no answer" in capsys.readouterr().out
+
+
 def test_regenerate_policy_keeps_the_better_supported_answer(settings: Settings, sample_copy: Path) -> None:
     from rag.check import CheckSettings, OverlapChecker
 

@@ -30,3 +30,8 @@ def test_grouped_citations_become_chips_and_a_number_without_a_source_is_flagged
     page = answer_html(Answer("q", sentence.text, False, (sentence,), passages, "fake"), 1)
     assert "[1, 2]" not in page and "The port opened in 1874 and grew." in page
     assert 'href="#src-1-1"' in page and 'href="#src-1-2"' in page and 'title="there is no source 3">[3]?' in page
+
+
+def test_an_empty_answer_says_the_model_gave_none_instead_of_an_empty_bubble() -> None:
+    page = answer_html(_answer(True), 1)
+    assert "The model gave no answer" in page and "<p></p>" not in page
