@@ -23,6 +23,7 @@ from rag.store import DocumentRecord, Store
 from rag.types import Chunk, Passage
 
 FORMAT_VERSION = 1
+REBUILD_AFTER_S = 120.0  # a reader rebuilds changes no writer has saved once its index is this old
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -65,6 +66,8 @@ class Collection:
         self._lock = lock
         self._index: FaissIndex | None = None
         self._index_generation = -1
+        self._index_loaded_at = 0.0
+        self.rebuild_after_s = REBUILD_AFTER_S
 
     @property
     def name(self) -> str:
@@ -116,9 +119,15 @@ class Collection:
     @property
     def index(self) -> FaissIndex:
         if self._index is None:
-            self._index_generation = self.store.generation
-            self._index = self._load_index()
+            self._hold(self.store.generation, self._load_index())
         return self._index
+
+    @property
+    def index_generation(self) -> int:
+        """The store generation the loaded index mirrors (loading it first); rows committed since are not in
+        it, and rows removed since are passed over by :meth:`passages`."""
+        _ = self.index
+        return self._index_generation
 
     def replace_document(self, record: DocumentRecord, chunks: tuple[Chunk, ...], vectors: np.ndarray) -> int:
         """Commit a document's new chunks (or a failure) to the store, then mirror it in the index."""
@@ -143,11 +152,24 @@ class Collection:
         return [Passage(chunks[row_id], score) for row_id, score in hits if row_id in chunks]
 
     def refresh(self) -> bool:
-        """Drop the loaded index if another process changed the store; True when it did."""
-        if self._index is not None and self._index_generation != self.store.generation:
-            self._index = None
-            return True
-        return False
+        """Follow another process's changes to the store; True when the loaded index changed.
+
+        A newer index that a writer saved (an ingest saves every minute and at its end) is loaded from its
+        file. Changes no writer has saved yet are rebuilt from the store only once the loaded index is
+        ``rebuild_after_s`` old, so searches during an ingest do not rebuild the index (and the retriever's
+        BM25) after every document, and the changes of a writer killed before it saved still show.
+        """
+        if self._index is None or self._index_generation == self.store.generation:
+            return False
+        pointer = self._saved_pointer()
+        saved = self._read_index(pointer[1]) if pointer and pointer[0] > self._index_generation else None
+        if pointer and saved is not None:
+            self._hold(pointer[0], saved)
+        elif time.monotonic() - self._index_loaded_at >= self.rebuild_after_s:
+            self._index = None  # rebuilt from the store on next use
+        else:
+            return False
+        return True
 
     def save_index(self) -> None:
         """Persist the index as of the store's generation, then point the manifest at it."""
@@ -174,14 +196,29 @@ class Collection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _load_index(self) -> FaissIndex:
+    def _hold(self, generation: int, index: FaissIndex) -> None:
+        self._index, self._index_generation, self._index_loaded_at = index, generation, time.monotonic()
+
+    def _saved_pointer(self) -> tuple[int, Path] | None:
+        """The store generation and file of the index a writer last saved; None when there is none (or its
+        file is gone: a later save replaced it)."""
         pointer = _read_json(self.directory / "manifest.json").get("index", {})
         index_file = self.directory / str(pointer.get("file", ""))
-        if pointer.get("generation") == self.store.generation and index_file.is_file():
-            try:
-                return FaissIndex.load(index_file, self.manifest.dim)
-            except Exception:  # a damaged index file is rebuilt from the store below
-                pass
+        generation = pointer.get("generation")
+        return (generation, index_file) if isinstance(generation, int) and index_file.is_file() else None
+
+    def _read_index(self, index_file: Path) -> FaissIndex | None:
+        try:
+            return FaissIndex.load(index_file, self.manifest.dim)
+        except Exception:  # a damaged (or, in a race with the writer, deleted) index file
+            return None
+
+    def _load_index(self) -> FaissIndex:
+        """The saved index where it mirrors the store as it is now; otherwise rebuilt from the store."""
+        pointer = self._saved_pointer()
+        saved = self._read_index(pointer[1]) if pointer and pointer[0] == self.store.generation else None
+        if saved is not None:
+            return saved
         index = FaissIndex(self.manifest.dim)
         index.add(*self.store.vectors(self.manifest.dim))
         return index

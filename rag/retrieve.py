@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar, cast
 
 from rag.collection import Collection
 from rag.config import Settings
@@ -13,8 +13,9 @@ from rag.embedders import make_embedder
 from rag.fusion import drop_near_duplicates, group_order, lift_by_group, reciprocal_rank_fusion
 from rag.lexical import DocumentIndex, LexicalIndex
 from rag.protocols import Embedder
-from rag.types import Passage
+from rag.types import Chunk, Passage
 
+Built = TypeVar("Built")
 MODES = ("hybrid", "hybrid-chunks", "dense", "bm25")
 MODE_HELP = ("retrieval: hybrid (default: dense + BM25 over chunks, the chunks of the 5 best documents "
              "lifted), hybrid-chunks (without the documents), dense, bm25")
@@ -25,7 +26,8 @@ class Retriever:
     """Embeds a query with the collection's embedder and returns the best passages.
 
     ``candidates`` hits are taken from each retriever before fusion; the lexical indexes (chunks and whole
-    documents) are built from the store and rebuilt when the store's generation changes (an ingest ran).
+    documents) are built from the store when a mode first needs them, and rebuilt when the collection's
+    dense index follows an ingest (see :meth:`Collection.refresh`).
     Searches from several threads (UI sessions sharing one retriever) run one at a time.
     """
 
@@ -33,8 +35,7 @@ class Retriever:
     embedder: Embedder
     candidates: int = 50
     best_documents: int = 5  # documents whose chunks hybrid lifts; fixed, so results nest across k
-    _lexical: tuple[LexicalIndex, DocumentIndex] | None = field(default=None, init=False, repr=False)
-    _lexical_generation: int = field(default=-1, init=False, repr=False)
+    _lexical_cache: dict[str, tuple[int, object]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
@@ -60,15 +61,16 @@ class Retriever:
         return [passages[i] for i in keep][:k]
 
     def _ranked(self, query: str, mode: str, allowed: set[int] | None, depth: int) -> list[tuple[int, float]]:
-        lexical, documents = self._lexical_indexes()  # one snapshot for the whole search
+        """Each mode builds (or reuses) only the indexes it searches."""
         dense = self._dense(query, allowed, depth) if mode != "bm25" else []
-        words = lexical.search(query, depth, allowed) if mode != "dense" else []
+        words = self._chunk_words().search(query, depth, allowed) if mode != "dense" else []
         if mode in ("dense", "bm25"):
             return dense or words
         rankings = [[i for i, _ in dense], [i for i, _ in words]]
         chunks = reciprocal_rank_fusion(rankings)
         if mode == "hybrid-chunks":
             return chunks
+        documents = self.document_index()
         document_of = documents.documents_of([i for i, _ in chunks]).get  # every dense row is among the chunks
         best = self._best_documents(query, documents, document_of, rankings[0], allowed)
         return lift_by_group(chunks, document_of, best)
@@ -88,15 +90,20 @@ class Retriever:
         return self.collection.index.search(self.embedder.embed([query])[0], depth, allowed)
 
     def document_index(self) -> DocumentIndex:
-        return self._lexical_indexes()[1]
+        """BM25 over whole documents, and each row's document."""
+        return self._lexical("documents", DocumentIndex.build)
 
-    def _lexical_indexes(self) -> tuple[LexicalIndex, DocumentIndex]:
-        generation = self.collection.store.generation
-        if self._lexical is None or generation != self._lexical_generation:
-            rows = self.collection.store.all_chunks()
-            self._lexical = LexicalIndex.build((row, chunk.text) for row, chunk in rows), DocumentIndex.build(rows)
-            self._lexical_generation = generation
-        return self._lexical
+    def _chunk_words(self) -> LexicalIndex:
+        return self._lexical("chunks", lambda rows: LexicalIndex.build((row, chunk.text) for row, chunk in rows))
+
+    def _lexical(self, name: str, build: Callable[[list[tuple[int, Chunk]]], Built]) -> Built:
+        """The named lexical index, built from the store when the collection's dense index has moved to
+        another generation (so an ingest rebuilds it no more often than the dense index)."""
+        generation = self.collection.index_generation
+        held = self._lexical_cache.get(name)
+        if held is None or held[0] != generation:
+            held = self._lexical_cache[name] = (generation, build(self.collection.store.all_chunks()))
+        return cast(Built, held[1])
 
     def close(self) -> None:
         self.collection.close()

@@ -68,6 +68,46 @@ def test_sees_a_later_ingest(retriever: Retriever, settings: Settings, tmp_path:
     assert "z.txt" in {Path(doc).name for doc in retriever.document_index().documents}
 
 
+def test_searches_during_an_ingest_rebuild_nothing_until_a_save_or_the_rebuild_age(
+        retriever: Retriever, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.collection import Collection
+    from rag.lexical import LexicalIndex
+
+    retriever.search("zeppelin hangar", 1)  # every index is built
+    builds = []
+    build = LexicalIndex.build
+    monkeypatch.setattr(LexicalIndex, "build", classmethod(lambda cls, rows: builds.append(1) or build(rows)))
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "z.txt").write_text("The zeppelin hangar at Valmara is 240 metres long.")
+    with monkeypatch.context() as unsaved:  # an ingest still running (or killed) before it saved its index
+        unsaved.setattr(Collection, "save_index", lambda self: None)
+        ingest_paths([extra], settings, embedder=HashEmbedder(), runner=SerialRunner(),
+                     options=IngestOptions(progress=False))
+    for mode in MODES:
+        assert all("zeppelin" not in p.text for p in retriever.search("zeppelin hangar", 3, mode=mode))
+    assert builds == []
+    retriever.collection.rebuild_after_s = 0.0  # the unsaved change is now old enough to rebuild
+    assert "zeppelin" in retriever.search("zeppelin hangar", 1, mode="bm25")[0].text
+    assert "zeppelin" in retriever.search("zeppelin hangar", 1, mode="dense")[0].text and len(builds) == 1
+
+
+def test_each_mode_builds_only_the_lexical_indexes_it_searches(settings: Settings, retriever: Retriever,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.lexical import DocumentIndex, LexicalIndex
+
+    def refuse(cls, rows):
+        raise AssertionError("built an index this mode does not search")
+
+    fresh = Retriever.open(settings, HashEmbedder())
+    monkeypatch.setattr(LexicalIndex, "build", classmethod(refuse))
+    assert fresh.search("main channel dredging", 2, mode="dense")
+    monkeypatch.undo()
+    monkeypatch.setattr(DocumentIndex, "build", classmethod(refuse))
+    assert fresh.search("main channel dredging", 2, mode="hybrid-chunks") and fresh.search("dredging", 2, mode="bm25")
+    fresh.close()
+
+
 def test_an_empty_collection_finds_nothing_in_any_mode() -> None:
     from rag.lexical import LexicalIndex
 
