@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from rag.calibration import Calibration
 from rag.check import Checker, guarded_support
 from rag.config import Settings
-from rag.eval.metrics import balanced_accuracy, best_threshold, bootstrap_interval, percentile, roc_auc
+from rag.eval.metrics import balanced_accuracy, best_threshold, bootstrap_interval, latency_percentiles, roc_auc
 from rag.eval.harness import answers_all
 from rag.eval.qa_data import json_lines, reading_eval_data
 from rag.eval.report import Histogram, Report
@@ -173,8 +173,8 @@ def summarize_factcheck(records: list[dict[str, Any]], threshold: float) -> dict
                     "roc_auc": round(roc_auc(labels, scores), 4),
                     "oracle_threshold": tuned, "oracle_balanced_accuracy": round(tuned_accuracy, 4)}
     seconds = [record["seconds"] for record in records]
-    metrics |= {"seconds_per_row_p50": percentile(seconds, 50), "seconds_per_row_p95": percentile(seconds, 95),
-                "seconds_per_claim_mean": round(sum(seconds) / max(len(claims), 1), 3)}
+    metrics |= latency_percentiles("seconds_per_row", seconds)
+    metrics["seconds_per_claim_mean"] = round(sum(seconds) / max(len(claims), 1), 3)
     return metrics
 
 

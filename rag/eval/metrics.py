@@ -90,6 +90,15 @@ def best_threshold(labels: Sequence[bool], scores: Sequence[float]) -> tuple[flo
     return round(cut, 4), accuracy
 
 
+def latency_percentiles(name: str, seconds: Sequence[float]) -> dict[str, float]:
+    """``{name}_p50`` and ``{name}_p95``; nothing for no values (a run with no timed item has no latency, not 0 s).
+
+    >>> latency_percentiles("total_s", [1.0, 3.0]), latency_percentiles("total_s", [])
+    ({'total_s_p50': 2.0, 'total_s_p95': 2.9}, {})
+    """
+    return {f"{name}_p50": percentile(seconds, 50), f"{name}_p95": percentile(seconds, 95)} if seconds else {}
+
+
 def percentile(values: Sequence[float], share: float) -> float:
     """The ``share``-th percentile (0-100) with linear interpolation between ranks; 0.0 for no values.
 

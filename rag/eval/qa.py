@@ -10,7 +10,7 @@ from typing import Any
 
 from rag.check import calibration_in_use
 from rag.citations import strip_citations
-from rag.eval.metrics import (answer_contained, exact_match, macro_f1, mean, mean_interval, percentile,
+from rag.eval.metrics import (answer_contained, exact_match, latency_percentiles, macro_f1, mean, mean_interval,
                               precision_recall, rouge_l, token_f1)
 from rag.eval.harness import answers_all
 from rag.eval.qa_data import QADataset, QAItem
@@ -98,8 +98,10 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
     label accuracy and macro-F1, abstention precision/recall (positive = should abstain), faithfulness,
     citation precision, and latency p50/p95 per stage (seconds)."""
     metrics: dict[str, Any] = {"questions": len(records)}
-    for name in (f"recall@{k}", "rr", "em", "f1", "contains", "rouge_l", "label_correct", "faithfulness"):
-        values = [r[name] for r in records if name in r and (name not in ANSWER_QUALITY or r["answerable"])]
+    retrieval = (f"recall@{k}", "rr")  # a failed question recorded no passages: not a retrieval miss
+    for name in (*retrieval, "em", "f1", "contains", "rouge_l", "label_correct", "faithfulness"):
+        values = [r[name] for r in records if name in r and (name not in ANSWER_QUALITY or r["answerable"])
+                  and not (name in retrieval and "error" in r)]
         if values:
             shown = "mrr" if name == "rr" else name
             metrics |= {shown: mean(values), f"{shown}_ci95": mean_interval(values)}
@@ -115,9 +117,13 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
     metrics["citation_precision"] = mean([float(ok) for ok in cited])
     metrics["failed"] = sum("error" in r for r in records) or None  # questions no passage fitted beside
     for stage in STAGES:
-        seconds = [r["timings_ms"].get(stage, 0.0) / 1000 for r in records if "error" not in r]
-        metrics |= {f"{stage}_s_p50": percentile(seconds, 50), f"{stage}_s_p95": percentile(seconds, 95)}
+        metrics |= latency_percentiles(f"{stage}_s", stage_seconds(records, stage))
     return {name: value for name, value in metrics.items() if value is not None}
+
+
+def stage_seconds(records: list[dict[str, Any]], stage: str) -> list[float]:
+    """Seconds each answered question spent in ``stage`` (failed questions, which never ran, left out)."""
+    return [r["timings_ms"].get(stage, 0.0) / 1000 for r in records if "error" not in r]
 
 
 @dataclass
@@ -195,8 +201,7 @@ def qa_report(dataset: str, config: dict[str, Any], records: list[dict[str, Any]
                   {"answerable": [r["score"] for r in records if r["answerable"]],
                    "unanswerable": [r["score"] for r in records if not r["answerable"]]}),
         Histogram("latency", "seconds per question, by stage",
-                  {stage: [r["timings_ms"].get(stage, 0.0) / 1000 for r in records]
-                   for stage in ("generate", "check", "total")}))
+                  {stage: stage_seconds(records, stage) for stage in ("generate", "check", "total")}))
     rows = tuple({**r, "answer": r["answer"][:200]} for r in records)
     columns = ("id", "question", "answer", "score", "abstained", "faithfulness", f"recall@{k}")
     return Report(title, config, metrics, histograms, columns, rows)

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from rag.eval.harness import answers_all
-from rag.eval.metrics import mean, mean_interval, percentile
+from rag.eval.metrics import latency_percentiles, mean, mean_interval
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.questions import asked_items, collection_config, item_references, passage_records, retrieval_scores
 from rag.eval.report import Histogram, Report
@@ -76,7 +76,7 @@ def summarize_retrieval(records: list[dict[str, Any]], k: int) -> dict[str, Any]
     for name, values in columns.items():
         metrics |= {name: mean(values), f"{name}_ci95": mean_interval(values)}
     seconds = [r["timings_ms"]["retrieve"] / 1000 for r in records]
-    metrics |= {"retrieve_s_p50": percentile(seconds, 50), "retrieve_s_p95": percentile(seconds, 95)}
+    metrics |= latency_percentiles("retrieve_s", seconds)
     return {name: value for name, value in metrics.items() if value is not None}
 
 

@@ -73,11 +73,12 @@ class RunDir:
         return json.loads(self.config_file.read_text())
 
     def results(self) -> list[dict[str, Any]]:
-        """The recorded results, one per item id (the latest); a last line cut short by an interruption is
-        ignored (and redone). Lines split on "\\n" only: answers may hold U+2028 and other line separators."""
+        """The recorded results, one per item id (the latest); a last line without its newline was cut short
+        by an interruption (even where it parses) and is ignored and redone, as :meth:`append` drops it.
+        Lines split on "\\n" only: answers may hold U+2028 and other line separators."""
         if not self.results_file.is_file():
             return []
-        lines = self.results_file.read_text(encoding="utf-8").split("\n")
+        lines = self.results_file.read_text(encoding="utf-8").split("\n")[:-1]  # the last is "" or unfinished
         return list({record.get("id"): record for record in complete_lines(lines)}.values())
 
     def append(self, record: dict[str, Any]) -> None:

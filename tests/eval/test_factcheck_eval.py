@@ -103,6 +103,17 @@ def test_an_interrupted_run_resumes_without_redoing_items(settings, tmp_path: Pa
     assert [r["id"] for r in run.results()] == ["1", "2", "3"]
 
 
+def test_a_last_line_without_its_newline_is_unfinished_even_where_it_parses(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    run.start({"dataset": "toy"})
+    run.append({"id": "1", "answer": "kept"})
+    with open(run.results_file, "a") as handle:
+        handle.write('{"id": "2", "answer": "cut before its newline"}')
+    assert [r["id"] for r in run.results()] == ["1"]  # so it is redone, as the next append drops it
+    run.append({"id": "2", "answer": "redone"})
+    assert [(r["id"], r["answer"]) for r in run.results()] == [("1", "kept"), ("2", "redone")]
+
+
 def test_results_survive_line_separators_in_text_and_keep_one_record_per_item(tmp_path: Path) -> None:
     run = RunDir(tmp_path / "run")
     run.start({"dataset": "toy"})

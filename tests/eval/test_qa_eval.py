@@ -84,6 +84,17 @@ def test_summary_by_hand() -> None:
     assert 0.0 <= low <= metrics["label_correct"] <= high <= 1.0
 
 
+def test_a_failed_question_is_no_retrieval_miss_and_has_no_latency() -> None:
+    answered, failed = _record(True, False, total_ms=2000.0), _record(True, True, total_ms=0.0)
+    answered |= {"recall@5": 1.0, "rr": 1.0}
+    failed |= {"recall@5": 0.0, "rr": 0.0, "error": "the question is too long"}
+    metrics = summarize_qa([answered, failed], ("yes", "no", "maybe"), k=5)
+    assert metrics["recall@5"] == 1.0 and metrics["mrr"] == 1.0 and metrics["failed"] == 1
+    assert metrics["total_s_p50"] == metrics["total_s_p95"] == 2.0 and metrics["abstention_rate"] == 0.5
+    only_failed = summarize_qa([failed], ("yes", "no", "maybe"), k=5)
+    assert "recall@5" not in only_failed and not any(name.endswith(("_p50", "_p95")) for name in only_failed)
+
+
 def test_adapters_read_the_shared_data(eval_data: Path, tmp_path: Path) -> None:
     loaded = {name: load(eval_data, tmp_path) for name, load in QA_DATASETS.items()}
     assert len(loaded["sec10q"].items) == 195 and all(i.gold_docs for i in loaded["sec10q"].items)
