@@ -133,9 +133,6 @@ def _run_compare(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("usage: rag eval compare RUN_A RUN_B")
     run_a, run_b = RunDir(args.runs[0]), RunDir(args.runs[1])
     comparison = compare_runs(run_a, run_b)
-    datasets = [run.summary().get("dataset") for run in (run_a, run_b)]
-    if datasets[0] != datasets[1]:
-        print(f"note: A is a {datasets[0]} run and B a {datasets[1]} run", file=sys.stderr)
     if args.json:
         print(json.dumps(asdict(comparison)))
         return EXIT_OK
@@ -144,22 +141,43 @@ def _run_compare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def render_comparison(comparison: Comparison) -> str:
-    """Metrics side by side, the paired per-question change, the items whose score changed."""
+    """Metrics side by side, notes on what they cover, the paired per-question change, the changed items."""
     lines = [f"{'metric':<28} {'A':>10} {'B':>10} {'B - A':>10}"]
     lines += [f"{c.name:<28} {_figure(c.a):>10} {_figure(c.b):>10} {_figure(c.delta):>10}" for c in comparison.metrics]
+    lines += comparison_notes(comparison)
     if comparison.score_change:
         change = comparison.score_change
         interval = "" if change.ci95 is None else f" (95% interval {change.ci95[0]:+.4g} to {change.ci95[1]:+.4g})"
         lines.append(f"\nper-question score, B - A: {change.mean:+.4g}{interval} over the {change.questions} "
                      "questions in both")
-    if not comparison.same_kind:
-        return "\n".join([*lines, "\nA and B are different kinds of runs: their per-item scores are not compared"])
+    if not comparison.paired:
+        return "\n".join(lines)
     lines.append(f"\n{len(comparison.items)} items changed score" + (":" if comparison.items else ""))
     lines += [f"  {item.id:<30} {item.a:.4g} -> {item.b:.4g}" for item in comparison.items[:50]]
+    if len(comparison.items) > 50:
+        lines.append(f"  ... and {len(comparison.items) - 50} more (--json lists them all)")
     for label, ids in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
         if ids:
             lines.append(f"{len(ids)} items {label}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
     return "\n".join(lines)
+
+
+def comparison_notes(comparison: Comparison) -> list[str]:
+    """What the metrics table does not say: other questions, other item counts, a summary behind its results."""
+    notes = []
+    if not comparison.same_questions:
+        notes.append("A and B asked different questions (another dataset or question file): items are not paired")
+    elif not comparison.same_kind:
+        notes.append("A and B are different kinds of runs: their per-item scores are not compared")
+    if comparison.sizes:
+        (a, b) = comparison.sizes
+        if a.summarized != b.summarized:
+            notes.append(f"the metrics cover {a.summarized} items in A and {b.summarized} in B")
+        for name, size in (("A", a), ("B", b)):
+            if size.summarized != size.results:
+                notes.append(f"{name}'s summary.json covers {size.summarized} items but its results hold "
+                             f"{size.results}: run `rag eval report` on it first")
+    return ["", *(f"note: {note}" for note in notes)] if notes else []
 
 
 def _run_export(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rag.eval.metrics import mean, mean_interval
@@ -40,6 +40,14 @@ PER_QUESTION_MODES = ("qa", "retrieval")  # runs whose per-item "score" is a que
 
 
 @dataclass(frozen=True)
+class RunSize:
+    """How many items a run's results hold, and how many its summary.json (and so its metrics) covers."""
+
+    results: int
+    summarized: int
+
+
+@dataclass(frozen=True)
 class Comparison:
     metrics: tuple[MetricChange, ...]
     items: tuple[ItemChange, ...]  # items in both runs whose score differs
@@ -47,6 +55,13 @@ class Comparison:
     only_b: tuple[str, ...]
     score_change: ScoreChange | None = None  # QA and retrieval runs: a fact-check row's score is a support score
     same_kind: bool = True  # False: a QA run against a retrieval run, say; their per-item scores differ in kind
+    same_questions: bool = True  # False: another dataset or question file, so item ids name other questions
+    sizes: tuple[RunSize, RunSize] | None = None
+
+    @property
+    def paired(self) -> bool:
+        """Whether the items of A and B are the same questions scored alike, so they are compared one by one."""
+        return self.same_kind and self.same_questions
 
 
 def compare_metrics(a: dict[str, Any], b: dict[str, Any]) -> list[MetricChange]:
@@ -82,14 +97,27 @@ def score_change(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> ScoreChang
 
 
 def compare_runs(run_a: RunDir, run_b: RunDir) -> Comparison:
-    records_a, records_b = run_a.results(), run_b.results()
-    ids_a, ids_b = {r["id"] for r in records_a}, {r["id"] for r in records_b}
-    modes = {run.config().get("mode") for run in (run_a, run_b)}
-    paired = len(modes) == 1 and modes <= set(PER_QUESTION_MODES)  # one kind of per-question score in both
-    return Comparison(tuple(compare_metrics(run_a.summary()["metrics"], run_b.summary()["metrics"])),
-                      tuple(compare_items(records_a, records_b)) if len(modes) == 1 else (),
-                      tuple(sorted(ids_a - ids_b)), tuple(sorted(ids_b - ids_a)),
-                      score_change(records_a, records_b) if paired else None, len(modes) == 1)
+    """Metrics side by side; item by item only where both runs asked the same questions (same dataset and
+    question file) and score items alike (the same mode)."""
+    (records_a, records_b), (config_a, config_b) = (run_a.results(), run_b.results()), (run_a.config(), run_b.config())
+    summary_a, summary_b = run_a.summary(), run_b.summary()
+    comparison = Comparison(tuple(compare_metrics(summary_a["metrics"], summary_b["metrics"])), (), (), (),
+                            same_kind=config_a.get("mode") == config_b.get("mode"),
+                            same_questions=all(config_a.get(key) == config_b.get(key) for key in ("dataset", "questions")),
+                            sizes=(RunSize(len(records_a), summary_a.get("items", 0)),
+                                   RunSize(len(records_b), summary_b.get("items", 0))))
+    return _with_items(comparison, records_a, records_b, scored=config_a.get("mode") in PER_QUESTION_MODES)
+
+
+def _with_items(comparison: Comparison, a: list[dict[str, Any]], b: list[dict[str, Any]], scored: bool) -> Comparison:
+    """The ids only one run holds (same questions), the changed items and the paired score change (paired)."""
+    if not comparison.same_questions:
+        return comparison
+    ids_a, ids_b = {r["id"] for r in a}, {r["id"] for r in b}
+    comparison = replace(comparison, only_a=tuple(sorted(ids_a - ids_b)), only_b=tuple(sorted(ids_b - ids_a)))
+    if not comparison.paired:
+        return comparison
+    return replace(comparison, items=tuple(compare_items(a, b)), score_change=score_change(a, b) if scored else None)
 
 
 def _paired_scores(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[tuple[str, float, float]]:

@@ -365,3 +365,24 @@ def test_questions_are_asked_in_a_seeded_random_order(tmp_path: Path) -> None:
     assert QASuite(data, pipeline=None, options=None).item_ids() == full  # type: ignore[arg-type]
     sample = QASuite(data, pipeline=None, options=None, limit=5, seed=3).item_ids()  # type: ignore[arg-type]
     assert sample == [i.id for i in random.Random(3).sample(items, 5)]  # --limit draws the same sample as before
+
+
+def test_compare_pairs_items_only_over_the_same_questions_and_says_what_the_metrics_cover(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    same_name = [_write_questions(tmp_path / "a" / "q.jsonl", GOLD_QUESTIONS[:2]),
+                 _write_questions(tmp_path / "b" / "q.jsonl", [{**GOLD_QUESTIONS[1], "id": "maps"}])]
+    base = ["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", "--docs", str(sample_copy),
+            "--mode", "bm25", "--retrieval-only", "--json"]
+    for name, questions, limit in (("full", same_name[0], []), ("one", same_name[0], ["--limit", "1"]),
+                                   ("other", same_name[1], [])):
+        assert main([*base[:5], str(questions), *base[5:], *limit, "--out", str(tmp_path / name)]) == 0
+    capsys.readouterr()
+    assert main(["eval", "compare", str(tmp_path / "full"), str(tmp_path / "other"), "--json"]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert not other["same_questions"] and other["items"] == [] and other["score_change"] is None
+    assert main(["eval", "compare", str(tmp_path / "full"), str(tmp_path / "other")]) == 0
+    assert "asked different questions" in capsys.readouterr().out  # "maps" in B is another question
+    assert main(["eval", "compare", str(tmp_path / "one"), str(tmp_path / "full")]) == 0
+    out = capsys.readouterr().out
+    assert "the metrics cover 1 items in A and 2 in B" in out and "over the 1 questions in both" in out
