@@ -63,7 +63,7 @@ def load_pdf(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:
     except LoadError:
         raise
     except Exception as first:
-        reason = f"unreadable PDF: {_describe(first)}"
+        reason = f"unreadable PDF: {describe_error(first)}"
     repaired = _repair_pdf(data)
     if repaired is None:
         raise LoadError(reason)
@@ -101,14 +101,14 @@ def _page_text(page: object, number: int, notes: list[str]) -> str:
     try:
         return clean_text(page.extract_text() or "")  # type: ignore[attr-defined]
     except Exception as error:
-        notes.append(f"page {number}: text extraction failed ({_describe(error)})")
+        notes.append(f"page {number}: text extraction failed ({describe_error(error)})")
         return ""
 
 
 def _pdf_title(reader: object) -> str:
     try:
         metadata = reader.metadata  # type: ignore[attr-defined]
-        return str(metadata.title).strip() if metadata and metadata.title else ""
+        return valid_unicode(str(metadata.title)).strip() if metadata and metadata.title else ""
     except Exception:
         return ""
 
@@ -218,17 +218,29 @@ def decode_text(data: bytes) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop NULs and control characters, trim trailing spaces, collapse runs of blank lines.
+    """Valid Unicode (see ``valid_unicode``) without NULs and control characters, trailing spaces or runs of
+    blank lines.
 
     >>> clean_text("a \\x00b\\n\\n\\n\\nc  ")
     'a b\\n\\nc'
     """
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = valid_unicode(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _describe(error: BaseException) -> str:
+def valid_unicode(text: str) -> str:
+    """Lone surrogates (pypdf decodes some fonts' character maps with "surrogatepass") paired into their
+    character where two make one, else replaced by U+FFFD: SQLite and the tokenizers refuse them.
+
+    >>> valid_unicode("a\\ud83d\\ude00b\\ud800c") == "a\\U0001f600b\\ufffdc"
+    True
+    """
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def describe_error(error: BaseException) -> str:
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {message[:200]}" if message else type(error).__name__
 

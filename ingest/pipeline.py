@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from ingest.chunking import ChunkSettings
 from ingest.jobs import FileTask, failed_task, file_digest, parse_and_chunk, waves
-from ingest.loaders import is_supported
+from ingest.loaders import describe_error, is_supported
 from ingest.ocr import Ocr, never_tried, ocr_engine
 from ingest.runners import LocalRunner, Runner
 from rag.collection import Collection, Manifest
@@ -42,14 +42,57 @@ class IngestOptions:
     on_progress: Callable[[str, int, int], None] | None = None  # (stage, done, total): for a UI's progress bar
 
 
-def discover(roots: Sequence[Path]) -> tuple[list[Path], list[Path]]:
-    """(supported files, unsupported files) under the given files and folders; hidden entries ignored."""
+def discover(roots: Sequence[Path]) -> tuple[list[Path], dict[Path, str]]:
+    """(supported files, {skipped path: why}) under the given files and folders; hidden entries ignored.
+
+    A file reached under two names (a link to a file also found, a hard link) is taken once, under its first
+    name in sorted order. A linked folder is not followed (no loops), but reported. An entry whose type
+    cannot be read (a link into a folder without permission) is taken, so reading it reports why it fails.
+    """
+    found, skipped = _walk(roots)
+    supported: list[Path] = []
+    first_names: dict[tuple[int, int] | Path, Path] = {}
+    for path in sorted(found):
+        if not is_supported(path):
+            skipped[path] = f"unsupported file type '{path.suffix}'"
+        elif (first := first_names.setdefault(_file_identity(path), path)) != path:
+            skipped[path] = f"the same file as {_shown_name(first)}"
+        else:
+            supported.append(path)
+    return supported, skipped
+
+
+def _walk(roots: Sequence[Path]) -> tuple[set[Path], dict[Path, str]]:
+    """The files (not hidden) under the roots, and the linked folders skipped there."""
     found: set[Path] = set()
+    skipped: dict[Path, str] = {}
     for root in roots:
-        candidates = [root] if root.is_file() else root.rglob("*")
-        found.update(path for path in candidates if path.is_file() and not _hidden(path, root))
-    supported = sorted(path for path in found if is_supported(path))
-    return supported, sorted(found.difference(supported))
+        for path in [root] if _kind(root) == "file" else root.rglob("*"):
+            kind = "hidden" if _hidden(path, root) else _kind(path)
+            if kind == "file":
+                found.add(path)
+            elif kind == "linked folder":
+                skipped[path] = "a linked folder is not followed; name its target folder to ingest it"
+    return found, skipped
+
+
+def _kind(path: Path) -> str:
+    """"file", "linked folder" or "other"; "file" where the type cannot be read."""
+    try:
+        if path.is_symlink() and path.is_dir():
+            return "linked folder"
+        return "file" if path.is_file() else "other"
+    except OSError:
+        return "file"
+
+
+def _file_identity(path: Path) -> tuple[int, int] | Path:
+    """(device, inode) of the file a name leads to; the name itself where it cannot be read."""
+    try:
+        status = path.stat()
+    except OSError:
+        return path
+    return status.st_dev, status.st_ino
 
 
 def ingest_paths(
@@ -98,9 +141,8 @@ class _IngestRun:
 
     def run(self, roots: list[Path]) -> IngestReport:
         started = time.perf_counter()
-        supported, unsupported = discover(roots)
-        self.outcomes += [FileOutcome(str(path), "skipped", error=f"unsupported file type '{path.suffix}'")
-                          for path in unsupported]
+        supported, skipped = discover(roots)
+        self.outcomes += [FileOutcome(_shown_name(path), "skipped", error=why) for path, why in skipped.items()]
         for wave in waves(self._plan(supported)):
             parsed_files = list(self._parse(wave))
             self._embed_and_commit(parsed_files)
@@ -194,12 +236,21 @@ class _IngestRun:
         self.timings["parse"] += parsed.parse_seconds
         self.timings["chunk"] += parsed.chunk_seconds
         known = self.collection.store.document(parsed.path)
-        if parsed.failed:
-            self._commit_failure(parsed, known)
-        else:
-            self._commit_chunks(parsed, known)
+        failure = parsed if parsed.failed else self._try_commit_chunks(parsed, known)
+        if failure is not None:
+            self._commit_failure(failure, known)
         if time.monotonic() - self._last_save > self.options.save_every_s:
             self._save_index()
+
+    def _try_commit_chunks(self, parsed: ParsedFile, known: DocumentRecord | None) -> ParsedFile | None:
+        """Embed and store the chunks; the file as failed where the embedder or the store refused its text
+        (this file fails, not the batch), None once committed."""
+        try:
+            self._commit_chunks(parsed, known)
+            return None
+        except (ValueError, RuntimeError) as error:  # UnicodeError is a ValueError
+            reason = f"could not embed or store its text: {describe_error(error)}"
+            return replace(parsed, chunks=(), error=reason[:300])
 
     def _commit_chunks(self, parsed: ParsedFile, known: DocumentRecord | None) -> None:
         started = time.perf_counter()

@@ -127,6 +127,38 @@ def test_a_file_name_that_is_not_utf8_fails_alone(settings: Settings, tmp_path: 
     assert outcomes["caf\ufffd.txt"].status == "failed" and "not valid UTF-8" in outcomes["caf\ufffd.txt"].error
 
 
+def test_text_the_embedder_refuses_fails_its_file_alone(settings: Settings, tmp_path: Path) -> None:
+    @dataclass
+    class RefusingEmbedder(HashEmbedder):
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            if any("poison" in text for text in texts):
+                raise ValueError("the tokenizer cannot encode this text")
+            return super().embed(texts)
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "bad.txt").write_text("A poison pill for the tokenizer.")
+    (tmp_path / "docs" / "good.txt").write_text("The menu lists soups.")
+    report = _ingest([tmp_path / "docs"], settings, RefusingEmbedder())
+    outcomes = {Path(o.path).name: o for o in report.files}
+    assert outcomes["good.txt"].status == "added" and outcomes["bad.txt"].status == "failed"
+    assert "could not embed or store its text: ValueError: the tokenizer cannot" in outcomes["bad.txt"].error
+    assert [p.doc for p in Retriever.open(settings, HashEmbedder()).search("soups", 3)] == [str(tmp_path / "docs" / "good.txt")]
+
+
+def test_lone_surrogates_from_a_pdf_text_layer_are_stored_as_valid_text(settings: Settings, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from pypdf import PageObject
+
+    original = PageObject.extract_text
+    monkeypatch.setattr(PageObject, "extract_text",  # what pypdf gives for a font with a broken character map
+                        lambda page, *args, **kwargs: original(page, *args, **kwargs) + " \ud83d\ude00 \udc00")
+    write_text_pdf(tmp_path / "odd.pdf", ["The quay is 400 metres long."])
+    report = _ingest([tmp_path / "odd.pdf"], settings)
+    assert report.files[0].status == "added"
+    text = Retriever.open(settings, HashEmbedder()).search("quay metres", 1)[0].text
+    assert text.endswith("\U0001f600 \ufffd")
+
+
 def test_broken_and_unknown_files_are_listed_and_the_batch_goes_on(settings: Settings, sample_copy: Path) -> None:
     (sample_copy / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     (sample_copy / "slides.pptx").write_bytes(b"PK\x03\x04")
@@ -210,8 +242,44 @@ def test_discover_sorts_supported_and_unsupported(tmp_path: Path) -> None:
     for name in ("b.md", "a.PDF", "c.bin", "sub/d.htm", ".git/e.txt"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
-    supported, unsupported = discover([tmp_path])
-    assert [p.name for p in supported] == ["a.PDF", "b.md", "d.htm"] and [p.name for p in unsupported] == ["c.bin"]
+    supported, skipped = discover([tmp_path])
+    assert [p.name for p in supported] == ["a.PDF", "b.md", "d.htm"]
+    assert {p.name: why for p, why in skipped.items()} == {"c.bin": "unsupported file type '.bin'"}
+
+
+def test_a_file_under_two_names_is_ingested_once_and_a_linked_folder_is_reported(settings: Settings,
+                                                                                 tmp_path: Path) -> None:
+    docs, elsewhere = tmp_path / "docs", tmp_path / "elsewhere"
+    docs.mkdir(), elsewhere.mkdir()
+    (docs / "a.txt").write_text("The harbour opened in 1901.")
+    (docs / "b-alias.txt").symlink_to(docs / "a.txt")
+    (elsewhere / "c.txt").write_text("The lighthouse is 40 metres tall.")
+    (docs / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (docs / "loop").symlink_to(docs, target_is_directory=True)
+    outcomes = {Path(o.path).name: o for o in _ingest([docs], settings).files}
+    assert outcomes["a.txt"].status == "added" and outcomes["b-alias.txt"].status == "skipped"
+    assert outcomes["b-alias.txt"].error == f"the same file as {docs / 'a.txt'}"
+    assert outcomes["linked"].status == "skipped" and "not followed" in outcomes["linked"].error
+    assert outcomes["loop"].status == "skipped" and len(outcomes) == 4
+
+
+def test_an_entry_whose_type_cannot_be_read_is_reported_as_failed(settings: Settings, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "open.txt").write_text("The harbour opened in 1901.")
+    (docs / "private.txt").write_text("behind a folder without permission")
+    stat = Path.stat
+
+    def refused(path: Path, *args: Any, **kwargs: Any) -> Any:  # as for a link into a folder it may not search
+        if path.name == "private.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", refused)  # Path.is_file raises it too (Python 3.11 passes EACCES on)
+    report = _ingest([docs], settings)
+    assert _statuses(report) == {"open.txt": "added", "private.txt": "failed"}
+    assert "Permission denied" in next(o.error for o in report.files if o.status == "failed")
 
 
 def test_an_unknown_or_missing_runner_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
