@@ -24,6 +24,7 @@ MAX_PIXELS = 25_000_000  # per rendered page: 8.5 x 11 in at 300 dpi is 8.4 mill
 OFF = "off"
 OCR_OFF = "OCR is off"
 NO_TESSERACT = "OCR needs Tesseract: apt-get install tesseract-ocr"
+OCR_STOPPED = "OCR stopped before page"  # a scan indexed in part: --retry-failed reads it again
 UNTRIED = ("OCR is not enabled", OCR_OFF, NO_TESSERACT)  # reasons meaning OCR never looked (the first: before OCR)
 
 
@@ -179,7 +180,8 @@ def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, deadline: flo
         with PageRenderer(pdf_bytes) as renderer:
             for page in (p for p in pages if needs_ocr(p)):
                 if time.monotonic() >= deadline:
-                    raise OcrTimeLimit(f"OCR stopped before page {page.number}: the file's time limit (raise --file-timeout)")
+                    raise OcrTimeLimit(f"{OCR_STOPPED} {page.number}: the file's time limit (raise --file-timeout "
+                                       "and run with --retry-failed)")
                 png = renderer.png(page.number)
                 texts[page.number] = clean_text(ocr.read_image(png, deadline - time.monotonic())) if png else ""
     except OcrTimeLimit as error:

@@ -19,7 +19,7 @@ import numpy as np
 from ingest.chunking import ChunkSettings
 from ingest.jobs import FileTask, failed_task, file_digest, parse_and_chunk, waves
 from ingest.loaders import describe_error, is_supported
-from ingest.ocr import Ocr, never_tried, ocr_engine
+from ingest.ocr import OCR_STOPPED, Ocr, never_tried, ocr_engine
 from ingest.runners import LocalRunner, Runner
 from rag.collection import Collection, Manifest
 from rag.config import Settings
@@ -194,7 +194,7 @@ class _IngestRun:
         known = self.collection.store.document(path)
         if known is None or known.content_hash != digest or self._ocr_reads_it_now(known):
             return False
-        if known.status == "indexed":
+        if known.status == "indexed" and not (self.options.retry_failed and _ocr_stopped(known)):
             self.outcomes.append(FileOutcome(path, "unchanged", known.chunks, warnings=known.warnings))
             return True
         if not self.options.retry_failed:
@@ -299,6 +299,11 @@ class _IngestRun:
 
 def _reason(error: BaseException) -> str:
     return str(error) or type(error).__name__
+
+
+def _ocr_stopped(known: DocumentRecord) -> bool:
+    """An indexed scan whose OCR ran out of time part way (its other pages may be read with more time)."""
+    return any(OCR_STOPPED in warning for warning in known.warnings)
 
 
 def _hidden(path: Path, root: Path) -> bool:

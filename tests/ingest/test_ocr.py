@@ -190,3 +190,40 @@ def test_real_scans_read_upright_rotated_and_oversized(eval_data: Path) -> None:
     assert {c.page for c in rotated.chunks if "LinnSequencer" in c.text} == {1, 2, 3, 4}
     bomb = _parse(folder / "hugemono.pdf", engine, 300.0)  # a 35000 x 35000 image, rendered capped
     assert any("very big image" in c.text for c in bomb.chunks)
+
+
+@dataclass(frozen=True)
+class SlowOcr(FakeOcr):
+    seconds: float = 1.0
+
+    def read_image(self, png: bytes, timeout_s: float) -> str:
+        time.sleep(self.seconds)
+        return super().read_image(png, timeout_s)
+
+
+def test_a_scan_whose_ocr_ran_out_of_time_is_read_again_with_retry_failed(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    from ingest import pipeline
+    from ingest.runners import SerialRunner
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    page = scanned_pdf(tmp_path / "page.pdf", ["(an image)"])
+    writer = PdfWriter()
+    for _ in range(2):
+        writer.append(PdfReader(page))
+    writer.write(folder / "minutes.pdf")
+    monkeypatch.setattr(pipeline, "ocr_engine", lambda languages: SlowOcr())
+    hurried = Settings(data_dir=tmp_path / "data", file_timeout_s=1.0)  # OCR gets 0.8 s: page 1 of 2, at 1 s a page
+
+    def ingest(settings: Settings, retry: bool = False):
+        options = IngestOptions(progress=False, retry_failed=retry)
+        return ingest_paths([folder], settings, embedder=HashEmbedder(), runner=SerialRunner(), options=options).files[0]
+
+    first = ingest(hurried)
+    assert first.status == "added" and any("OCR stopped before page 2" in w for w in first.warnings), first
+    assert ingest(hurried).status == "unchanged"  # nothing changed and no retry asked for
+    again = ingest(hurried.with_overrides(file_timeout_s=60.0), retry=True)
+    assert again.status == "updated" and not any("OCR stopped" in w for w in again.warnings), again
