@@ -7,6 +7,7 @@ characters); this module adds exact character offsets, a hard token bound and co
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -89,6 +90,9 @@ def _hard_split(piece: str, limit: int, count_tokens: TokenCounter) -> list[str]
     return _hard_split(piece[:middle], limit, count_tokens) + _hard_split(piece[middle:], limit, count_tokens)
 
 
+_BLANK = re.compile(r"\s*")
+
+
 def _locate(text: str, piece: str, spans: list[tuple[int, int]]) -> tuple[int, int] | None:
     """Where ``piece`` sits: the latest occurrence after the previous start that leaves no gap.
 
@@ -97,12 +101,12 @@ def _locate(text: str, piece: str, spans: list[tuple[int, int]]) -> tuple[int, i
     on highly repetitive text).
     """
     previous_start, previous_end = spans[-1] if spans else (-1, 0)
-    gap_end = previous_end + (len(text[previous_end:]) - len(text[previous_end:].lstrip()))
+    gap_end = _BLANK.match(text, previous_end).end()  # type: ignore[union-attr]  (it matches "" at least)
     best = text.find(piece, previous_start + 1)
     candidate = best
-    while candidate != -1 and candidate <= gap_end:
+    while candidate != -1 and candidate <= gap_end:  # searches bounded near the previous chunk: linear in the page
         best = candidate
-        candidate = text.find(piece, candidate + 1)
+        candidate = text.find(piece, candidate + 1, gap_end + len(piece))
     if best == -1:
         if piece in text[: previous_end]:
             return None
