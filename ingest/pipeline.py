@@ -147,7 +147,7 @@ class _IngestRun:
             parsed_files = list(self._parse(wave))
             self._embed_and_commit(parsed_files)
         if self.options.prune:
-            self._prune(roots)
+            self._prune(roots, found=[*supported, *skipped])
         self._save_index()
         self.timings["total"] = time.perf_counter() - started
         return self._report()
@@ -275,14 +275,27 @@ class _IngestRun:
             self.chunks_removed += self.collection.replace_document(record, (), np.zeros((0, 1)))
         self.outcomes.append(FileOutcome(parsed.path, "failed", error=error, warnings=parsed.warnings))
 
-    def _prune(self, roots: list[Path]) -> None:
+    def _prune(self, roots: list[Path], found: list[Path]) -> None:
         """Remove the documents under the roots whose files are gone (not those this run skipped: a hidden
-        file named on an earlier run, a folder it could not read)."""
+        file named on an earlier run, a folder it could not read, a folder that holds no file now)."""
+        empty = [root for root in roots if not any(_under_any(path, [root]) for path in found)]
+        self._keep_under_empty(empty)
+        pruned = [root for root in roots if root not in empty]
         for record in self.collection.store.documents():
-            if _under_any(Path(record.path), roots) and _is_gone(record.path):
+            if _under_any(Path(record.path), pruned) and _is_gone(record.path):
                 removed = self.collection.remove_document(record.path)
                 self.chunks_removed += removed
                 self.outcomes.append(FileOutcome(record.path, "removed", removed))
+
+    def _keep_under_empty(self, roots: list[Path]) -> None:
+        """A folder that holds no file now (an unmounted share, a disconnected drive) is not pruned: its
+        documents are kept and the report says so."""
+        for root in roots:
+            kept = sum(_under_any(Path(record.path), [root]) for record in self.collection.store.documents())
+            if kept:
+                self.outcomes.append(FileOutcome(str(root), "skipped", error=(
+                    f"--prune: the folder holds no files now (not mounted?), so its {kept} indexed documents "
+                    "were kept; to drop them, remove them on the UI's Library page or prune a parent folder")))
 
     def _save_index(self) -> None:
         started = time.perf_counter()

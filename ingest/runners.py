@@ -107,7 +107,10 @@ class LocalRunner:
 
 
 def limit_memory(megabytes: int) -> None:
-    """Cap this process's address space so a decompression bomb raises MemoryError instead of OOM."""
+    """Cap this process's address space so a decompression bomb raises MemoryError instead of OOM. Only the
+    soft limit is set, and never above the hard one (`ulimit -v` lower than the cap): raising it would fail
+    in every worker and break the pool."""
     if megabytes > 0:
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        limit = megabytes * 1024 * 1024 if hard == resource.RLIM_INFINITY else min(megabytes * 1024 * 1024, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))

@@ -82,6 +82,22 @@ def test_prune_removes_only_files_gone_from_the_given_folder(settings: Settings,
     assert documents == {"helios-h2-battery-faq.md", "valmara-port-annual-report-2025.pdf", "keep.txt"}
 
 
+def test_a_prune_of_a_folder_that_holds_no_file_now_keeps_its_documents(settings: Settings, tmp_path: Path) -> None:
+    share = tmp_path / "mnt" / "share"
+    share.mkdir(parents=True)
+    (share / "a.txt").write_text("The harbour opened in 1901.")
+    (share / "b.txt").write_text("The lighthouse is 40 metres tall.")
+    _ingest([share], settings)
+    for name in ("a.txt", "b.txt"):
+        (share / name).unlink()  # the share is unmounted: its mount point is an empty folder
+    report = _ingest([share], settings, prune=True)
+    assert [(o.path, o.status) for o in report.files] == [(str(share), "skipped")] and "2 indexed documents" in report.files[0].error
+    assert len(Retriever.open(settings, HashEmbedder()).collection.store.documents()) == 2
+    (share / "c.txt").write_text("A file is back.")  # a folder with files is pruned as before
+    assert {Path(o.path).name: o.status for o in _ingest([share], settings, prune=True).files} == \
+        {"a.txt": "removed", "b.txt": "removed", "c.txt": "added"}
+
+
 def test_a_hidden_file_named_on_its_own_is_ingested_and_survives_a_prune_of_its_folder(
         settings: Settings, tmp_path: Path) -> None:
     (tmp_path / ".drafts").mkdir()

@@ -44,6 +44,17 @@ def test_memory_cap_turns_a_bomb_into_an_error_and_crashes_are_reported() -> Non
     assert isinstance(died[3], WorkerDied) and "exit code 3" in str(died[3])
 
 
+def test_the_memory_cap_never_asks_above_the_hard_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.runners as runners
+
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(runners.resource, "getrlimit", lambda kind: (3 << 30, 3 << 30))  # as after `ulimit -v 3145728`
+    monkeypatch.setattr(runners.resource, "setrlimit", lambda kind, limits: calls.append(limits))
+    runners.limit_memory(4096)
+    runners.limit_memory(1024)
+    assert calls == [(3 << 30, 3 << 30), (1 << 30, 3 << 30)]  # a ValueError in every worker before
+
+
 def test_serial_runner_returns_exceptions() -> None:
     outcomes = list(SerialRunner().map_unordered(lambda x: 1 / x, [1, 0]))
     assert outcomes[0] == (1, 1.0) and isinstance(outcomes[1][1], ZeroDivisionError)
