@@ -37,6 +37,7 @@ class IngestUsageError(ValueError):
 class IngestOptions:
     prune: bool = False
     retry_failed: bool = False
+    force: bool = False  # parse every file again, changed or not (after a parser upgrade, say)
     progress: bool = True  # tqdm bars on stderr
     save_every_s: float = 60.0
     on_progress: Callable[[str, int, int], None] | None = None  # (stage, done, total): for a UI's progress bar
@@ -192,7 +193,7 @@ class _IngestRun:
     def _settled(self, path: str, digest: str) -> bool:
         """Record an outcome without parsing when the file is unchanged or failed before."""
         known = self.collection.store.document(path)
-        if known is None or known.content_hash != digest or self._ocr_reads_it_now(known):
+        if known is None or known.content_hash != digest or self.options.force or self._ocr_reads_it_now(known):
             return False
         if known.status == "indexed" and not (self.options.retry_failed and _ocr_stopped(known)):
             self.outcomes.append(FileOutcome(path, "unchanged", known.chunks, warnings=known.warnings))

@@ -23,7 +23,7 @@ from typing import Protocol, Sequence
 
 from rag.calibration import Calibration, calibration_for
 from rag.citations import strip_citations
-from rag.claims import best_span, is_claim, missing_literals, word_overlap
+from rag.claims import EMPTY_ANSWER_NOTE, best_span, is_claim, missing_literals, word_overlap
 from rag.prompts import ABSTAIN_TEXT
 from rag.protocols import JudgeModel
 from rag.types import Answer, Continuation, Evidence, Judgement, Passage, Sentence, Verdict
@@ -225,7 +225,21 @@ def _apply_policy(answer: Answer, policy: str) -> Answer:
     text = ABSTAIN_TEXT if refused else " ".join(s.text for s in kept)
     if dropped:
         text += f" ({dropped} unsupported sentence{'s' if dropped > 1 else ''} removed.)"
-    return replace(answer, sentences=kept, text=text, abstained=answer.abstained or refused)
+    return replace(answer, sentences=kept, text=text, abstained=answer.abstained or refused, removed=dropped)
+
+
+NO_SUPPORT_NOTE = "No sentence is supported by the sources."
+
+
+def answer_notes(answer: Answer) -> list[str]:
+    """What a rendering of the answer's sentences must add: that the model said nothing, that the checker
+    found no claim supported, or how many unsupported sentences the strict policy removed."""
+    notes = [] if answer.text.strip() else [EMPTY_ANSWER_NOTE]
+    if answer.abstained and any(s.verdict in ("unsupported", "contradicted") for s in answer.sentences):
+        notes.append(NO_SUPPORT_NOTE)  # not said of a plain refusal, whose sentences are not claims
+    if answer.removed and answer.sentences:  # with no sentence kept, the text is the refusal and says it
+        notes.append(f"{answer.removed} unsupported sentence{'s' if answer.removed > 1 else ''} removed.")
+    return notes
 
 
 _SUPPORT_LABELS = ("entail", "support", "consistent", "factual")

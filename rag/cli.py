@@ -66,6 +66,8 @@ def _add_ingest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--prune", action="store_true", help="remove documents gone from the given folders")
     parser.add_argument("--retry-failed", action="store_true", help="parse again files that failed before")
+    parser.add_argument("--force", action="store_true",
+                        help="parse and embed every file again, changed or not (e.g. after upgrading the parsers)")
     parser.add_argument("--workers", type=int, help="parser processes (default: cores, max 4)")
     parser.add_argument("--runner", choices=RUNNERS,
                         help="parse files in a local process pool (default) or on Ray (env RAG_RUNNER)")
@@ -120,7 +122,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.pipeline import IngestOptions, ingest_paths
 
-    options = IngestOptions(prune=args.prune, retry_failed=args.retry_failed, progress=not args.json)
+    options = IngestOptions(prune=args.prune, retry_failed=args.retry_failed, force=args.force, progress=not args.json)
     report = ingest_paths(args.paths, settings, options=options)
     print(json.dumps(report_json(report)) if args.json else render_report(report))
     return EXIT_FAILED if report.nothing_readable else EXIT_OK
@@ -194,7 +196,8 @@ def answer_json(answer: Answer) -> dict:
                   "evidence": asdict(s.evidence) if s.evidence else None, "note": s.note} for s in answer.sentences]
     passages = [{"n": n, **passage_json(p)} for n, p in enumerate(answer.passages, start=1)]
     return {"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
-            "sentences": sentences, "passages": passages, "model": answer.model, "timings_ms": answer.timings_ms}
+            "sentences": sentences, "passages": passages, "model": answer.model, "timings_ms": answer.timings_ms,
+            "removed": answer.removed}
 
 
 def render_checks(answer: Answer) -> str:

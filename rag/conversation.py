@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from rag.check import answer_notes
 from rag.citations import says_no_answer
 from rag.protocols import Generator
 from rag.types import Answer, GenerationOptions
@@ -63,7 +64,7 @@ def conversation_markdown(turns: Sequence[Turn]) -> str:
     """The conversation with each answer's checks and the passages it cited, as Markdown."""
     parts = ["# Conversation", ""]
     for number, turn in enumerate(turns, start=1):
-        parts += [f"## {number}. {turn.question}", ""]
+        parts += [f"## {number}. {' '.join(turn.question.split())}", ""]  # a heading is one line
         if turn.answer.question != turn.question:
             parts += [f"*Searched as:* {turn.answer.question}", ""]
         parts += [_marked(turn.answer), "", *_references(turn.answer), ""]
@@ -74,9 +75,10 @@ _MARKS = {"supported": "✓", "unsupported": "✗ unsupported", "contradicted": 
 
 
 def _marked(answer: Answer) -> str:
-    if answer.abstained or not answer.sentences:
-        return answer.text
-    return " ".join(f"{s.text}" + (f" *({_MARKS[s.verdict]})*" if s.verdict in _MARKS else "") for s in answer.sentences)
+    """The sentences, each checked one followed by its verdict, then the answer's notes (as in the chat)."""
+    body = " ".join(s.text + (f" *({_MARKS[s.verdict]})*" if s.verdict in _MARKS else "") for s in answer.sentences) \
+        if answer.sentences else answer.text
+    return "\n\n".join([body, *(f"*{note}*" for note in answer_notes(answer))]).strip()
 
 
 def _references(answer: Answer) -> list[str]:

@@ -176,3 +176,4 @@ class Answer:
     passages: tuple[Passage, ...]
     model: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    removed: int = 0  # sentences the strict policy dropped from ``sentences`` (``text`` says so too)

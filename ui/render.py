@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 
 from rag.citations import strip_citations, unknown_citations
-from rag.claims import EMPTY_ANSWER_NOTE
+from rag.check import answer_notes
 from rag.types import Answer, Passage, Sentence
 
 CSS = """<style>
@@ -27,14 +27,12 @@ _MARKS = {"supported": ("✓", "supported"), "unsupported": ("✗", "not support
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    """The answer's sentences with verdict classes, hover titles, marks and citation chips."""
-    if answer.abstained and not answer.sentences:
-        return f"<p>{html.escape(answer.text)}</p>" if answer.text.strip() else f"<p><em>{EMPTY_ANSWER_NOTE}</em></p>"
-    parts = [sentence_html(sentence, turn, len(answer.passages)) for sentence in answer.sentences] \
-        or [html.escape(answer.text)]
-    refuted = any(s.verdict in ("unsupported", "contradicted") for s in answer.sentences)  # not a plain abstention
-    note = "<p><em>No sentence is supported by the sources.</em></p>" if answer.abstained and refuted else ""
-    return f"<p>{' '.join(parts)}</p>{note}"
+    """The answer's sentences with verdict classes, hover titles, marks and citation chips, then its notes
+    (no answer, nothing supported, sentences removed)."""
+    body = " ".join(sentence_html(s, turn, len(answer.passages)) for s in answer.sentences) if answer.sentences \
+        else html.escape(answer.text)
+    notes = "".join(f"<p><em>{html.escape(note)}</em></p>" for note in answer_notes(answer))
+    return (f"<p>{body}</p>" if body.strip() else "") + notes
 
 
 def sentence_html(sentence: Sentence, turn: int, passages: int) -> str:

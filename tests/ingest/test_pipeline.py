@@ -55,6 +55,14 @@ def test_rerun_adds_nothing_and_embeds_nothing(settings: Settings, sample_copy: 
     assert again.chunks_added == 0 and again.chunks_removed == 0 and embedder.embedded == []
 
 
+def test_force_reads_unchanged_files_again(settings: Settings, sample_copy: Path) -> None:
+    first = _ingest([sample_copy], settings)
+    embedder = CountingEmbedder()
+    forced = _ingest([sample_copy], settings, embedder, force=True)
+    assert set(_statuses(forced).values()) == {"updated"} and len(embedder.embedded) == first.chunks_added
+    assert forced.chunks_added == forced.chunks_removed == first.chunks_added
+
+
 def test_changed_file_replaces_its_chunks(settings: Settings, sample_copy: Path) -> None:
     first = _ingest([sample_copy], settings)
     markdown = sample_copy / "helios-h2-battery-faq.md"

@@ -143,7 +143,7 @@ def test_cli_ask_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, sample
     capsys.readouterr()
     assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake", "--json", "-k", "2"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"question", "answer", "abstained", "sentences", "passages", "model", "timings_ms"}
+    assert set(result) == {"question", "answer", "abstained", "sentences", "passages", "model", "timings_ms", "removed"}
     assert "3,400" in result["answer"] and result["sentences"][0]["verdict"] == "supported"
     evidence = result["sentences"][0]["evidence"]
     assert set(evidence) == {"passage", "start", "end"} and evidence["passage"] == 1

@@ -20,7 +20,7 @@ APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 @pytest.fixture
 def ui_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
     for name, value in {"RAG_DATA_DIR": str(settings.data_dir), "RAG_EMBEDDER": "hash", "RAG_MODEL": "fake",
-                        "RAG_MODELS_DIR": str(settings.models_dir)}.items():
+                        "RAG_MODELS_DIR": str(settings.models_dir), "RAG_UI_SERVER_FOLDERS": "1"}.items():
         monkeypatch.setenv(name, value)
     return settings
 
@@ -99,6 +99,8 @@ def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path) 
     assert "3 added" in app.success[0].value
     table = app.dataframe[0].value
     assert sorted(table["status"]) == ["indexed"] * 3
+    [b for b in app.button if b.label == "Re-ingest document"][0].click().run()
+    assert not app.exception and "1 updated" in app.success[0].value  # read again though unchanged
     [b for b in app.button if b.label == "Delete document"][0].click().run()
     assert not app.exception
     assert len(app.dataframe[0].value) == 2
@@ -111,6 +113,14 @@ def test_library_offers_no_server_folder_when_served_on_the_network(ui_env: Sett
     app.switch_page("views/library.py").run()
     assert not app.exception and not [b for b in app.button if b.label == "Ingest folder"]
     assert "Server folders are off" in app.caption[0].value
+
+
+def test_library_offers_no_server_folder_when_started_without_rag_ui(ui_env: Settings,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAG_UI_SERVER_FOLDERS")  # `streamlit run ui/app.py --server.address 0.0.0.0`, say
+    app = _app()
+    app.switch_page("views/library.py").run()
+    assert not app.exception and not [b for b in app.button if b.label == "Ingest folder"]
 
 
 def test_library_rejects_a_bad_collection_name(ui_env: Settings) -> None:

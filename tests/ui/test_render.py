@@ -35,3 +35,25 @@ def test_grouped_citations_become_chips_and_a_number_without_a_source_is_flagged
 def test_an_empty_answer_says_the_model_gave_none_instead_of_an_empty_bubble() -> None:
     page = answer_html(_answer(True), 1)
     assert "The model gave no answer" in page and "<p></p>" not in page
+
+
+def test_sentences_the_strict_policy_removed_are_said_in_the_chat_and_the_export() -> None:
+    from rag.check import _apply_policy
+    from rag.conversation import Turn, conversation_markdown
+
+    supported = Sentence("The port has 9 cranes [1].", (1,), "supported", 0.9)
+    invented = Sentence("It opened in 1066 [1].", (1,), "unsupported", 0.1)
+    strict = _apply_policy(_answer(False, supported, invented), "strict")
+    assert strict.removed == 1 and "1 unsupported sentence removed." in answer_html(strict, 1)
+    assert "*1 unsupported sentence removed.*" in conversation_markdown([Turn("How many cranes?", strict)])
+
+
+def test_the_export_marks_an_answer_the_checker_rejected_as_the_chat_does() -> None:
+    from rag.check import _apply_policy
+    from rag.conversation import Turn, conversation_markdown
+
+    rejected = _apply_policy(_answer(False, Sentence("The port has 9 cranes [1].", (1,), "unsupported", 0.2)), "flag")
+    assert rejected.abstained
+    exported = conversation_markdown([Turn("How many\ncranes?", rejected), Turn("And now?", _answer(True))])
+    assert "The port has 9 cranes [1]. *(✗ unsupported)*" in exported and "*No sentence is supported" in exported
+    assert "## 1. How many cranes?" in exported and "*The model gave no answer" in exported

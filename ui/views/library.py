@@ -31,7 +31,7 @@ except CollectionError as error:
     st.stop()
 
 
-def run_ingest(paths: list[Path], retry_failed: bool = False) -> None:
+def run_ingest(paths: list[Path], force: bool = False) -> None:
     bar = st.progress(0.0, text="starting ...")
 
     def moved(stage: str, done: int, total: int) -> None:
@@ -39,7 +39,7 @@ def run_ingest(paths: list[Path], retry_failed: bool = False) -> None:
 
     try:  # the embedder searches use too: loaded once per server, not per click
         report = ingest_paths(paths, settings, embedder=shared_embedder(settings), options=IngestOptions(
-            progress=False, retry_failed=retry_failed, on_progress=moved))
+            progress=False, force=force, on_progress=moved))
     except (IngestUsageError, RunnerUnavailable, CollectionError, ValueError, RuntimeError) as error:
         st.error(str(error))  # RuntimeError: a model that cannot load (ModelUnavailable)
         return
@@ -66,12 +66,13 @@ if st.button("Ingest uploaded files", disabled=not uploads):
         st.error(reason)
     if saved:
         run_ingest(saved)
-if os.environ.get("RAG_UI_SERVER_FOLDERS", "1") == "1":
+if os.environ.get("RAG_UI_SERVER_FOLDERS", "0") == "1":  # `rag ui` sets it to 1 when it listens on localhost only
     folder = st.text_input("Or a folder on the server", placeholder="/path/to/documents")
     if st.button("Ingest folder", disabled=not folder):
         run_ingest([Path(folder).expanduser()])
 else:
-    st.caption("Server folders are off: this UI listens on the network (RAG_UI_SERVER_FOLDERS=1 allows them).")
+    st.caption("Server folders are off: `rag ui` offers them when it listens on localhost only "
+               "(RAG_UI_SERVER_FOLDERS=1 allows them anyway).")
 
 st.subheader(f"Documents in '{settings.collection}'")
 try:
@@ -96,4 +97,4 @@ if delete.button("Delete document", type="secondary"):
         st.toast(f"deleted {Path(names[picked]).name} ({removed} chunks)")
         st.rerun()
 if again.button("Re-ingest document"):
-    run_ingest([Path(names[picked])], retry_failed=True)
+    run_ingest([Path(names[picked])], force=True)  # read again, failed or indexed, changed or not
