@@ -4,6 +4,7 @@ cards, and source cards with the supporting span highlighted. Pure functions of 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from rag.citations import strip_citations, unknown_citations
@@ -24,6 +25,18 @@ CSS = """<style>
 </style>"""
 _MARKS = {"supported": ("✓", "supported"), "unsupported": ("✗", "not supported by the sources"),
           "contradicted": ("✗✗", "contradicted by the sources")}
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$<&:])")
+
+
+def plain_markdown(text: str) -> str:
+    """Text shown as typed by st.markdown: Markdown and LaTeX characters escaped, line breaks kept.
+
+    >>> plain_markdown("# Revenue: $5 vs $10 *net*")
+    '\\\\# Revenue\\\\: \\\\$5 vs \\\\$10 \\\\*net\\\\*'
+    """
+    return "  \n".join(_MARKDOWN_SPECIAL.sub(r"\\\1", line) for line in text.split("\n"))
 
 
 def answer_html(answer: Answer, turn: int) -> str:

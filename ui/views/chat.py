@@ -7,7 +7,7 @@ import sqlite3
 import streamlit as st
 
 from rag.conversation import Turn, conversation_markdown, standalone_question
-from ui.render import CSS, answer_html, sources_html
+from ui.render import CSS, answer_html, plain_markdown, sources_html
 from ui.state import ask_options, collections, current_settings, pipeline
 
 st.html(CSS)
@@ -22,7 +22,7 @@ turns: list[Turn] = st.session_state.setdefault("turns", {}).setdefault(collecti
 
 def show(turn: Turn, number: int) -> None:
     with st.chat_message("user"):
-        st.markdown(turn.question)
+        st.markdown(plain_markdown(turn.question))
     with st.chat_message("assistant"):
         st.html(answer_html(turn.answer, number))
         if turn.answer.passages:
@@ -36,7 +36,7 @@ for number, turn in enumerate(turns, start=1):
 question = st.chat_input("Ask a question about your documents")
 if question and question.strip():
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(plain_markdown(question))
     with st.chat_message("assistant"):
         try:  # a missing model, a collection being rebuilt, ... : say so instead of a traceback
             active = pipeline(current_settings())
