@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 
-_CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_CITED = r"\d{1,3}(?:\s*[-\u2013]\s*\d{1,3})?"  # "2" or a range "1-3" (a bracketed year, "[1998]", is not one)
+_CITATION = re.compile(rf"\[({_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
+_RANGE_LIMIT = 20  # a "range" longer than this ("[1-999]") counts as its two ends only
 _GAP = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'\u201d\u2019)\]])\s+|\n+")  # where a sentence may end
 _LAST_WORD = re.compile(r"(\S+)[.!?]$")
 _LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]")  # "1." or "(2)" opening a list item
 _ABBREVIATIONS = frozenset("""mr mrs ms dr prof st vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
     mar apr jun jul aug sep sept oct nov dec""".split())  # a full stop after these rarely ends the sentence
 _NUMBER_ABBREVIATIONS = frozenset(("no", "nos"))  # "No. 5": an abbreviation only before a number ("The answer is no.")
-_LEADING_CITATIONS = re.compile(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*")
+_LEADING_CITATIONS = re.compile(rf"^((?:\s*{_CITATION.pattern})+)\s*")
 _NO_ANSWER = re.compile(
     r"(do(es)? not (contain|provide|include|mention|specify|state)|no (information|mention)|"
     r"cannot be (answered|determined)|not (mentioned|provided|specified|stated) in)", re.IGNORECASE)
@@ -78,12 +80,7 @@ def citations(sentence: str, passages: int) -> tuple[int, ...]:
     >>> citations("Up 6% [1][3, 2] and [9].", passages=3)
     (1, 3, 2)
     """
-    found: list[int] = []
-    for group in _CITATION.findall(sentence):
-        for number in re.split(r"\s*[,;]\s*", group):
-            if 1 <= int(number) <= passages and int(number) not in found:
-                found.append(int(number))
-    return tuple(found)
+    return tuple(dict.fromkeys(n for n in _cited_numbers(sentence) if 1 <= n <= passages))
 
 
 def unknown_citations(sentence: str, passages: int) -> tuple[int, ...]:
@@ -92,8 +89,22 @@ def unknown_citations(sentence: str, passages: int) -> tuple[int, ...]:
     >>> unknown_citations("Up 6% [1][0, 2] and [9].", passages=2)
     (0, 9)
     """
-    numbers = [int(n) for group in _CITATION.findall(sentence) for n in re.split(r"\s*[,;]\s*", group)]
-    return tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= passages))
+    return tuple(dict.fromkeys(n for n in _cited_numbers(sentence) if not 1 <= n <= passages))
+
+
+def _cited_numbers(sentence: str) -> list[int]:
+    """Every number the sentence's [n] markers cite, ranges ("[1-3]", "[2–4]") spelled out, in order.
+
+    >>> _cited_numbers("Up [1-3, 5] and [7–6][2; 9] but not in [1998] or [a].")
+    [1, 2, 3, 5, 7, 6, 2, 9]
+    """
+    numbers: list[int] = []
+    for group in _CITATION.findall(sentence):
+        for item in re.split(r"\s*[,;]\s*", group):
+            ends = [int(n) for n in re.split(r"\s*[-\u2013]\s*", item)]
+            first, last = ends[0], ends[-1]
+            numbers += list(range(first, last + 1)) if 0 <= last - first <= _RANGE_LIMIT else list(dict.fromkeys(ends))
+    return numbers
 
 
 def says_no_answer(text: str) -> bool:

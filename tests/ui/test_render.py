@@ -57,3 +57,15 @@ def test_the_export_marks_an_answer_the_checker_rejected_as_the_chat_does() -> N
     exported = conversation_markdown([Turn("How many\ncranes?", rejected), Turn("And now?", _answer(True))])
     assert "The port has 9 cranes [1]. *(✗ unsupported)*" in exported and "*No sentence is supported" in exported
     assert "## 1. How many cranes?" in exported and "*The model gave no answer" in exported
+
+
+def test_a_citation_range_becomes_chips_and_a_bracketed_year_stays_text() -> None:
+    from rag.citations import citations
+    from rag.types import Chunk, Passage
+
+    passages = tuple(Passage(Chunk(str(n), f"d{n}.txt", 1, 0, 4, "text"), 1.0) for n in (1, 2, 3))
+    text = "The library, founded [1998], holds 3,400 maps [1-3]."
+    sentence = Sentence(text, citations(text, 3), "supported", 0.9)
+    page = answer_html(Answer("q", text, False, (sentence,), passages, "fake"), 1)
+    assert sentence.citations == (1, 2, 3) and "founded [1998], holds 3,400 maps." in page
+    assert all(f'href="#src-1-{n}"' in page for n in (1, 2, 3)) and "rag-chip-bad" not in page
