@@ -174,8 +174,10 @@ def make_checker(spec: str, generator: Generator, device: str = "auto") -> Check
     return NLIChecker(spec, device)
 
 
+HELD_MODELS = 2  # generators kept in this process; the least recently used beyond them is let go
 _PIPELINES: dict[Settings, Pipeline] = {}
-_GENERATORS: dict[tuple, Generator] = {}
+_GENERATORS: dict[tuple, Generator] = {}  # least recently used first
+_RETRIEVERS: dict[tuple, Retriever] = {}
 _EMBEDDERS: dict[tuple, Embedder] = {}
 _SHARED = threading.Lock()
 
@@ -190,12 +192,22 @@ def shared_embedder(settings: Settings) -> Embedder:
 
 
 def shared_generator(settings: Settings) -> Generator:
-    """One generator per model and device in this process, whichever collections use it."""
+    """One generator per model and device in this process, whichever collections use it. Only the
+    ``HELD_MODELS`` most recently asked for are kept: one switched away from is let go with the pipelines
+    on it, so its memory is freed once no answer in progress still uses it (models load lazily, so a
+    generator made again costs nothing until it answers)."""
     key = (settings.model, settings.device, settings.model_cache_dir, settings.max_context_tokens)
     with _SHARED:
-        if key not in _GENERATORS:
-            _GENERATORS[key] = make_generator(*key)
-        return _GENERATORS[key]
+        generator = _GENERATORS.pop(key, None) or make_generator(*key)
+        _GENERATORS[key] = generator
+        for stale in list(_GENERATORS)[:-HELD_MODELS]:
+            _let_go(_GENERATORS.pop(stale))
+        return generator
+
+
+def _let_go(generator: Generator) -> None:
+    for settings in [settings for settings, pipeline in _PIPELINES.items() if pipeline.generator is generator]:
+        del _PIPELINES[settings]
 
 
 def answer(question: str, collection: str = "default", *, model: str | None = None, k: int = 5,
@@ -207,9 +219,14 @@ def answer(question: str, collection: str = "default", *, model: str | None = No
 
 
 def shared_pipeline(settings: Settings) -> Pipeline:
-    """One pipeline per settings (collection, model, ...) in this process, on the shared generator."""
+    """One pipeline per settings (collection, model, ...) in this process, on the shared generator, and on
+    one retriever per collection and embedder whichever model answers (one index in memory, not one per
+    model)."""
     generator, embedder = shared_generator(settings), shared_embedder(settings)
     with _SHARED:  # UI sessions run in threads
         if settings not in _PIPELINES:
-            _PIPELINES[settings] = open_pipeline(settings, generator, embedder=embedder)
+            key = (settings.collection_dir(), settings.embedder, settings.device, settings.embed_batch_size)
+            retriever = _RETRIEVERS.get(key) or Retriever.open(settings, embedder)
+            _RETRIEVERS[key] = retriever
+            _PIPELINES[settings] = Pipeline(retriever, generator, make_checker(settings.checker, generator, settings.device))
         return _PIPELINES[settings]

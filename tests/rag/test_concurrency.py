@@ -33,3 +33,17 @@ def test_collections_share_the_models(settings: Settings, sample_copy: Path) -> 
     first, second = shared_pipeline(settings), shared_pipeline(other)
     assert first is not second and first.retriever.collection.name != second.retriever.collection.name
     assert first.retriever.embedder is second.retriever.embedder and first.generator is second.generator
+
+
+def test_models_share_the_collection_and_only_the_latest_models_are_kept(settings: Settings,
+                                                                         sample_copy: Path) -> None:
+    from rag import pipeline as module
+
+    ingest_paths([sample_copy], settings, options=IngestOptions(progress=False))
+    first, second, third = (shared_pipeline(settings.with_overrides(model=f"model-{n}")) for n in range(3))
+    assert first.retriever is second.retriever is third.retriever  # one index in memory for the collection
+    held = [g for key, g in module._GENERATORS.items() if key[2] == settings.model_cache_dir]
+    assert held == [second.generator, third.generator] and module.HELD_MODELS == 2
+    assert first not in module._PIPELINES.values()  # let go with its model
+    again = shared_pipeline(settings.with_overrides(model="model-0"))
+    assert again is not first and again.retriever is first.retriever
