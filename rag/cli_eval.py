@@ -189,8 +189,8 @@ def _run_export(args: argparse.Namespace, settings: Settings) -> int:
     run = RunDir(args.runs[0])
     run.summary()  # a folder that is not a run is refused with its name, not exported as 0 rows
     target = args.ragas or run.root / "ragas.jsonl"
-    count = export_ragas(run.results(), target)
-    print(f"{count} rows written to {target}")
+    count, failed = export_ragas(run.results(), target)
+    print(f"{count} rows written to {target}" + (f" ({failed} failed questions left out)" if failed else ""))
     return EXIT_OK
 
 

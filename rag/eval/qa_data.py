@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 
+LABELS = ("yes", "no", "maybe")  # PubMedQA's, and a JSONL dataset's "label"
+
+
 @dataclass(frozen=True)
 class QAItem:
     id: str
@@ -54,7 +57,7 @@ def pubmedqa(eval_data: Path, corpora: Path) -> QADataset:
     folder = _write_corpus(corpora / "pubmedqa", ((f"{pmid}.txt", "\n\n".join(r["CONTEXTS"])) for pmid, r in records.items()))
     items = [QAItem(pmid, records[pmid]["QUESTION"], reference=records[pmid]["LONG_ANSWER"],
                     gold_docs=(f"{pmid}.txt",), label=label) for pmid, label in test.items()]
-    return QADataset("pubmedqa", items, folder, PUBMEDQA_SUFFIX, ("yes", "no", "maybe"))
+    return QADataset("pubmedqa", items, folder, PUBMEDQA_SUFFIX, LABELS)
 
 
 def clapnq(eval_data: Path, corpora: Path) -> QADataset:
@@ -83,7 +86,7 @@ def halueval_qa(eval_data: Path, corpora: Path) -> QADataset:
 def jsonl_dataset(path: Path, documents: Path) -> QADataset:
     """Your own questions: one JSON object per line with "question" (or RAGAS "user_input") and optionally
     "id", "answers" (list of short answers), "reference" (long answer), "gold_docs" (file names),
-    "answerable" (false = should abstain)."""
+    "answerable" (false = should abstain), "label" (yes, no or maybe: scored by label accuracy, as PubMedQA)."""
     items = [_generic_item(row, number) for number, row in enumerate(json_lines(path))]
     if not items:
         raise ValueError(f"{path} holds no questions")
@@ -91,7 +94,7 @@ def jsonl_dataset(path: Path, documents: Path) -> QADataset:
     if repeated:  # results are kept per id: a repeated one would silently drop a question
         raise ValueError(f"{path}: id(s) {', '.join(map(repr, repeated[:5]))} used by more than one question (a line "
                          "without an id takes its 0-based line number as its id)")
-    return QADataset(path.stem, items, documents)
+    return QADataset(path.stem, items, documents, labels=LABELS if any(item.label for item in items) else ())
 
 
 def _generic_item(row: dict[str, Any], number: int) -> QAItem:
@@ -105,7 +108,16 @@ def _generic_item(row: dict[str, Any], number: int) -> QAItem:
     reference = row.get("reference")
     return QAItem(str(row.get("id", number)), question, _texts(row, "answers", number), None if reference is None
                   else str(reference), tuple(Path(doc).name for doc in _texts(row, "gold_docs", number)),
-                  row.get("label"), answerable)
+                  _label(row.get("label"), number), answerable)
+
+
+def _label(value: Any, number: int) -> str | None:
+    """A yes / no / maybe label in any case; another value is an error (it could never be matched)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().lower() not in LABELS:
+        raise ValueError(f"line {number + 1}: 'label' must be one of {', '.join(LABELS)}, not {value!r}")
+    return value.strip().lower()
 
 
 def _texts(row: dict[str, Any], field: str, number: int) -> tuple[str, ...]:

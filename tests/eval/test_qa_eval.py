@@ -386,3 +386,25 @@ def test_compare_pairs_items_only_over_the_same_questions_and_says_what_the_metr
     assert main(["eval", "compare", str(tmp_path / "one"), str(tmp_path / "full")]) == 0
     out = capsys.readouterr().out
     assert "the metrics cover 1 items in A and 2 in B" in out and "over the 1 questions in both" in out
+
+
+def test_a_ragas_export_imports_as_the_same_questions_and_leaves_failures_out(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path) -> None:
+    rows = [{"id": "huge", "question": "Korsgaard map collection maps " * 2000, "answers": ["3,400"]},
+            {"id": "maps", "question": "How many maps does the Korsgaard collection hold?", "answers": ["3,400"],
+             "gold_docs": ["brindlewood-library.html"], "label": "Yes"},
+            {"id": "none", "question": "Who won the 1998 world cup?", "answerable": False}]
+    questions = _write_questions(tmp_path / "q.jsonl", rows)
+    assert jsonl_dataset(questions, sample_copy).items[1].label == "yes"  # any case; macro-F1 over yes/no/maybe
+    assert main(["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(questions), "--model", "fake",
+                 "--docs", str(sample_copy), "--out", str(tmp_path / "run"), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "export", str(tmp_path / "run"), "--ragas", str(tmp_path / "ragas.jsonl")]) == 0
+    assert "2 rows written" in (out := capsys.readouterr().out) and "(1 failed questions left out)" in out
+    imported = {item.id: item for item in jsonl_dataset(tmp_path / "ragas.jsonl", sample_copy).items}
+    assert set(imported) == {"maps", "none"} and imported["maps"].answers == ("3,400",)
+    assert imported["maps"].gold_docs == ("brindlewood-library.html",) and imported["maps"].label == "yes"
+    assert not imported["none"].answerable
+    _write_questions(tmp_path / "bad.jsonl", [{"question": "Is it?", "label": "perhaps"}])
+    with pytest.raises(ValueError, match="line 1: 'label' must be one of yes, no, maybe"):
+        jsonl_dataset(tmp_path / "bad.jsonl", sample_copy)
