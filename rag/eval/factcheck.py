@@ -21,7 +21,7 @@ from rag.config import Settings
 from rag.eval.metrics import balanced_accuracy, best_threshold, bootstrap_interval, latency_percentiles, roc_auc
 from rag.eval.harness import answers_all
 from rag.eval.qa_data import json_lines, reading_eval_data
-from rag.eval.report import Histogram, Report
+from rag.eval.report import SCORE_SPAN, Histogram, Report
 from rag.types import Judgement
 
 
@@ -216,7 +216,7 @@ def factcheck_report(dataset: str, config: dict[str, Any], records: list[dict[st
     histograms = (
         Histogram("support", "support score per claim (max over its rows)",
                   {"supported": [s for _, label, s in claims if label],
-                   "not supported": [s for _, label, s in claims if not label]}),
+                   "not supported": [s for _, label, s in claims if not label]}, span=SCORE_SPAN),
         Histogram("latency", "seconds per row", {"rows": [r["seconds"] for r in records]}))
     rows = tuple({**r, "correct": (r["score"] >= threshold) == r["supported"]} for r in records)
     return Report(f"Fact-check evaluation: {dataset}", config, metrics, histograms,

@@ -16,7 +16,7 @@ from rag.eval.harness import answers_all
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.questions import (asked_items, collection_config, item_references, passage_records,
                                 retrieval_scores)
-from rag.eval.report import Histogram, Report
+from rag.eval.report import SCORE_SPAN, Histogram, Report
 from rag.pipeline import AskOptions, Pipeline, QuestionTooLong
 from rag.types import CLAIM_VERDICTS, Answer
 
@@ -199,7 +199,7 @@ def qa_report(dataset: str, config: dict[str, Any], records: list[dict[str, Any]
     histograms = (
         Histogram("scores", "per-question score (label correct / F1 / ROUGE-L / abstained when unanswerable)",
                   {"answerable": [r["score"] for r in records if r["answerable"]],
-                   "unanswerable": [r["score"] for r in records if not r["answerable"]]}),
+                   "unanswerable": [r["score"] for r in records if not r["answerable"]]}, span=SCORE_SPAN),
         Histogram("latency", "seconds per question, by stage",
                   {stage: stage_seconds(records, stage) for stage in ("generate", "check", "total")}))
     rows = tuple({**r, "answer": r["answer"][:200]} for r in records)

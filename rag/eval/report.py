@@ -11,6 +11,7 @@ from rag.eval.runs import RunDir
 
 _COLOURS = ("#2b7bb9", "#d9534f", "#5cb85c", "#f0ad4e")
 _WIDTH, _HEIGHT, _MARGIN = 480, 200, 30
+SCORE_SPAN = (0.0, 1.0)  # the axis of histograms of scores, so runs' plots compare at a glance
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Histogram:
     title: str
     series: dict[str, list[float]]  # legend label -> values
     bins: int = 20
+    span: tuple[float, float] | None = None  # the axis; None: from the values (scores use (0, 1))
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,22 @@ def bin_counts(values: Sequence[float], low: float, high: float, bins: int) -> l
     return counts
 
 
-def histogram_svg(histogram: Histogram) -> str:
-    """Overlaid outline histograms of each series on a shared axis."""
+def axis_span(histogram: Histogram) -> tuple[float, float]:
+    """The histogram's own span, else the values' range; one value (or all equal) sits mid-axis.
+
+    >>> [axis_span(Histogram("h", "t", {"a": values})) for values in ([1.0, 3.0], [2.0, 2.0], [])]
+    [(1.0, 3.0), (1.5, 2.5), (-0.5, 0.5)]
+    """
+    if histogram.span is not None:
+        return histogram.span
     everything = [v for values in histogram.series.values() for v in values] or [0.0]
     low, high = min(everything), max(everything)
-    high = high if high > low else low + 1.0
+    return (low, high) if high > low else (low - 0.5, low + 0.5)
+
+
+def histogram_svg(histogram: Histogram) -> str:
+    """Overlaid outline histograms of each series on a shared axis."""
+    low, high = axis_span(histogram)
     counted = {label: bin_counts(values, low, high, histogram.bins) for label, values in histogram.series.items()}
     tallest = max((max(c) for c in counted.values() if c), default=1) or 1
     bar = (_WIDTH - 2 * _MARGIN) / histogram.bins
@@ -101,7 +114,7 @@ def write_report(run: RunDir, report: Report, summary: dict[str, Any]) -> list[s
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", "## Run", "", _md_table(["run", "value"], report.run.items()), "",
+    lines = [f"# {_md_cell(report.title)}", "", "## Run", "", _md_table(["run", "value"], report.run.items()), "",
              "## Settings", "", _md_table(["setting", "value"], report.config.items()), "",
              "## Metrics", "", _md_table(["metric", "value"], report.metrics.items()), "", "## Plots", ""]
     lines += [f"![{h.title}]({h.name}.svg)" for h in report.histograms]
@@ -137,11 +150,11 @@ def _md_table(header: Sequence[str], rows: Any) -> str:
 def _md_cell(value: Any) -> str:
     """A table cell that stays one cell and shows text as text (Markdown viewers render raw HTML).
 
-    >>> print(_md_cell("a | <b>b</b>" + chr(10) + "c"))
-    a \\| &lt;b&gt;b&lt;/b&gt; c
+    >>> print(_md_cell("a | <b>b</b>" + chr(10) + "c" + chr(13) + "d" + chr(0x2028) + "e \\\\| f"))
+    a \\| &lt;b&gt;b&lt;/b&gt; c d e \\\\\\| f
     """
-    text = _cell(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\n", " ")
+    text = _cell(value).replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(text.replace("|", "\\|").splitlines())  # every line break (\\r, U+2028, ...) ends a table row
 
 
 def _cell(value: Any) -> str:

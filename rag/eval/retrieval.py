@@ -16,7 +16,7 @@ from rag.eval.harness import answers_all
 from rag.eval.metrics import latency_percentiles, mean, mean_interval
 from rag.eval.qa_data import QADataset, QAItem
 from rag.eval.questions import asked_items, collection_config, item_references, passage_records, retrieval_scores
-from rag.eval.report import Histogram, Report
+from rag.eval.report import SCORE_SPAN, Histogram, Report
 from rag.retrieve import Retriever
 
 
@@ -83,7 +83,7 @@ def summarize_retrieval(records: list[dict[str, Any]], k: int) -> dict[str, Any]
 def retrieval_report(dataset: str, config: dict[str, Any], records: list[dict[str, Any]], metrics: dict[str, Any],
                      k: int) -> Report:
     histograms = (Histogram("scores", "per-question reciprocal rank of the first gold document",
-                            {"questions": [r["rr"] for r in records]}),
+                            {"questions": [r["rr"] for r in records]}, span=SCORE_SPAN),
                   Histogram("latency", "retrieval seconds per question",
                             {"retrieve": [r["timings_ms"]["retrieve"] / 1000 for r in records]}))
     rows = tuple({**r, "top passage": r["passages"][0]["doc"] if r["passages"] else "",

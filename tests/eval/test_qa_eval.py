@@ -408,3 +408,15 @@ def test_a_ragas_export_imports_as_the_same_questions_and_leaves_failures_out(
     _write_questions(tmp_path / "bad.jsonl", [{"question": "Is it?", "label": "perhaps"}])
     with pytest.raises(ValueError, match="line 1: 'label' must be one of yes, no, maybe"):
         jsonl_dataset(tmp_path / "bad.jsonl", sample_copy)
+
+
+def test_report_axes_and_markdown_keep_their_shape() -> None:
+    from rag.eval.report import SCORE_SPAN, Histogram, Report, histogram_svg, render_markdown
+
+    perfect = histogram_svg(Histogram("scores", "recall", {"all": [1.0, 1.0, 1.0]}, span=SCORE_SPAN))
+    assert ">0</text>" in perfect and ">1</text>" in perfect  # on 0..1, not 1..2
+    single = histogram_svg(Histogram("latency", "seconds", {"one": [4.0]}))
+    assert ">3.5</text>" in single and ">4.5</text>" in single  # centred on the value
+    report = Report("QA: my|set", {}, {}, (), ("id", "answer"), ({"id": "q1", "answer": "a\rb \\| c"},))
+    markdown = render_markdown(report)
+    assert markdown.startswith("# QA: my\\|set") and "| q1 | a b \\\\\\| c |" in markdown
