@@ -68,13 +68,35 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     return _run_and_print(lambda: make_suite(settings, options), settings, options, args.json)
 
 
+_DEFAULTS = {"k": 5, "mode": "hybrid", "retrieval_only": False, "docs": None, "collection": None, "ragas": None,
+             "limit": None, "seed": 7, "out": None, "model": None, "checker": None}
+_RUN_COMMAND_OPTIONS = {"compare": (), "export": ("ragas",), "report": (), "recheck": ("out", "model", "checker")}
+
+
 def _refuse_ignored_options(args: argparse.Namespace) -> None:
     """Options that would be silently ignored are usage errors instead."""
-    if args.dataset in RUN_COMMANDS and (args.retrieval_only or args.mode != "hybrid"):
+    given = [name for name, default in _DEFAULTS.items() if getattr(args, name) != default]
+    if args.dataset in RUN_COMMANDS and {"mode", "retrieval_only"} & set(given):
         raise ValueError(f"--mode and --retrieval-only choose how a dataset is run; rag eval {args.dataset} "
                          "takes the settings of the run(s) it is given")
     if args.retrieval_only and (args.model or args.checker):
         raise ValueError("--retrieval-only generates and checks nothing: --model and --checker do not apply")
+    ignored = [name for name in given if name not in _options_read(args.dataset)]
+    if ignored:
+        flags = ", ".join("-k" if name == "k" else "--" + name.replace("_", "-") for name in ignored)
+        raise ValueError(f"rag eval {args.dataset} does not use {flags}")
+
+
+def _options_read(dataset: str) -> set[str]:
+    """The options of _DEFAULTS that ``rag eval DATASET`` (or a run command) acts on."""
+    from rag.eval.suites import FACT_CHECK_DATASETS, QA_DATASET_NAMES
+
+    if dataset in RUN_COMMANDS:
+        return set(_RUN_COMMAND_OPTIONS[dataset])
+    everything = set(_DEFAULTS) - {"ragas"}
+    if dataset in FACT_CHECK_DATASETS:  # the checker alone: no retrieval, no collection ("retrieval_only" says so)
+        return everything - {"k", "mode", "docs", "collection"}
+    return everything - {"docs"} if dataset in QA_DATASET_NAMES else everything  # built-ins bring their documents
 
 
 def _run_recheck(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,8 +107,6 @@ def _run_recheck(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("usage: rag eval recheck RUN [--out DIR] [--checker CHECKER]")
     source = RunDir(args.runs[0])
     source.summary()  # a folder that is not a run is refused with its name
-    if args.limit or args.k != 5 or args.docs or args.collection:
-        raise ValueError("rag eval recheck takes the sample, k and collection of the run it rechecks")
     suite, options = recheck_suite(source, settings, other_checker=bool(args.checker or args.model))
     options = replace(options, out=args.out or default_recheck_dir(source), progress=not args.json)
     return _run_and_print(lambda: suite, settings, options, args.json)

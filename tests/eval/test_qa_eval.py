@@ -268,6 +268,15 @@ def test_options_that_would_be_ignored_are_usage_errors(capsys: pytest.CaptureFi
     assert "--model and --checker do not apply" in capsys.readouterr().err
     assert main(["--data-dir", str(tmp_path), "eval", "wice", "--retrieval-only"]) == 2
     assert "no retrieval to score" in capsys.readouterr().err
+    for command, error in ((["compare", "a", "b", "--limit", "5", "--out", "x"], "compare does not use --limit, --out"),
+                           (["report", "a", "--model", "m"], "report does not use --model"),
+                           (["export", "a", "--seed", "3"], "export does not use --seed"),
+                           (["recheck", "a", "-k", "3"], "recheck does not use -k"),
+                           (["wice", "-k", "3", "--mode", "dense"], "wice does not use -k, --mode"),
+                           (["pubmedqa", "--docs", "d"], "pubmedqa does not use --docs"),
+                           (["sec10q", "--ragas", "r.jsonl"], "sec10q does not use --ragas")):
+        assert main(["--data-dir", str(tmp_path), "eval", *command]) == 2
+        assert error in capsys.readouterr().err
     no_gold = _write_questions(tmp_path / "plain.jsonl", [{"id": "1", "question": "Who won?"}])
     assert main(["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(no_gold), "--docs",
                  str(sample_copy), "--retrieval-only"]) == 2
