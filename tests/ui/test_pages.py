@@ -33,6 +33,12 @@ def _html(app: AppTest) -> str:
     return "\n".join(element.proto.body for element in app.get("html"))
 
 
+def _finished(app: AppTest, job: str) -> AppTest:
+    """The page once the session's background job has ended."""
+    assert app.session_state[job].wait(120), f"{job} still running"
+    return app.run()
+
+
 def test_chat_without_collections_points_to_the_library(ui_env: Settings) -> None:
     app = _app()
     assert not app.exception
@@ -96,12 +102,14 @@ def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path) 
     assert not app.exception
     app.text_input[1].set_value(str(sample_copy)).run()  # [0] is the new collection's name
     [b for b in app.button if b.label == "Ingest folder"][0].click().run()
-    assert not app.exception
+    assert not app.exception and app.session_state["ingest_job"].label == "ingest into 'default'"
+    app.switch_page("views/chat.py").run()  # leaving the page does not stop the ingest
+    _finished(app, "ingest_job").switch_page("views/library.py").run()
     assert "3 added" in app.success[0].value
     table = app.dataframe[0].value
     assert sorted(table["status"]) == ["indexed"] * 3
     [b for b in app.button if b.label == "Re-ingest document"][0].click().run()
-    assert not app.exception and "1 updated" in app.success[0].value  # read again though unchanged
+    assert not app.exception and "1 updated" in _finished(app, "ingest_job").success[0].value  # though unchanged
     [b for b in app.button if b.label == "Delete document"][0].click().run()
     assert not app.exception
     assert len(app.dataframe[0].value) == 2
@@ -143,3 +151,17 @@ def test_evaluation_lists_reports(ui_env: Settings) -> None:
     assert "balanced_accuracy" in [row for row in app.table[0].value["metric"]]
     assert "<svg" in _html(app)
     assert app.caption[0].value.startswith("2 items, wall time ") and "incomplete" not in app.caption[0].value
+
+
+def test_an_evaluation_runs_in_the_background_and_its_report_is_listed(ui_env: Settings, eval_data: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_EVAL_DATA", str(eval_data))
+    app = _app()
+    app.switch_page("views/evaluation.py").run()
+    app.selectbox[0].set_value("halueval")
+    app.number_input[0].set_value(4)
+    [b for b in app.button if b.label == "Run"][0].click().run()
+    assert not app.exception and app.session_state["eval_job"].label == "halueval evaluation"
+    finished = _finished(app, "eval_job")
+    assert not finished.exception and finished.success[0].value.startswith("finished: ")
+    assert finished.selectbox(key="report").value.startswith("halueval-")

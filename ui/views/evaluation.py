@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
-from rag.eval.harness import EvalOptions, list_runs, run_suite
+from rag.config import Settings
+from rag.eval.harness import EvalOptions, EvalResult, list_runs, run_suite
 from rag.eval.report import run_facts
 from rag.eval.suites import DATASETS, make_suite
+from rag.jobs import Report
+from ui.jobs import job_panel, job_running, start_job
 from ui.state import current_settings
+
+EVAL_JOB = "eval_job"
+
+
+def evaluate(settings: Settings, options: EvalOptions, report: Report) -> EvalResult:
+    """The run, in the background: loading the dataset and its collection first, then item by item."""
+    report("loading", 0, 0)
+    options = replace(options, on_item=lambda done, total: report("items", done, total))
+    return run_suite(make_suite(settings, options), settings, options)
+
 
 st.title("Evaluation")
 settings = current_settings()
@@ -17,16 +32,10 @@ with st.expander("Run an evaluation", expanded=not list_runs(settings)):
     limit = st.number_input("Items (0 = all)", min_value=0, value=20, step=10)
     seed = st.number_input("Seed", min_value=0, value=7)
     retrieval_only = st.checkbox("Retrieval only (QA datasets: recall@k and MRR, nothing generated)")
-    if st.button("Run"):
-        bar = st.progress(0.0, text="loading ...")
-        options = EvalOptions(dataset, int(limit) or None, int(seed), retrieval_only=retrieval_only, progress=False,
-                              on_item=lambda done, total: bar.progress(done / total, text=f"{done} / {total}"))
-        try:
-            result = run_suite(make_suite(settings, options), settings, options)
-        except (ValueError, OSError, RuntimeError) as error:  # RuntimeError: a missing model or collection
-            st.error(str(error))
-        else:
-            st.success(f"finished: {result.run.root}")
+    if st.button("Run", disabled=job_running(EVAL_JOB)):
+        options = EvalOptions(dataset, int(limit) or None, int(seed), retrieval_only=retrieval_only, progress=False)
+        start_job(EVAL_JOB, f"{dataset} evaluation", lambda report: evaluate(settings, options, report))
+    job_panel(EVAL_JOB, lambda result: st.success(f"finished: {result.run.root}"))
 
 runs = list_runs(settings)
 if not runs:

@@ -4,18 +4,21 @@ delete and re-ingest."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from ingest.library import delete_document, documents, save_uploads
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.pipeline import IngestOptions, IngestUsageError, ingest_paths
-from ingest.runners import RunnerUnavailable
+from ingest.pipeline import IngestOptions, ingest_paths
 from rag.collection import CollectionError, validate_name
 from rag.pipeline import shared_embedder
 from rag.types import IngestReport
+from ui.jobs import job_panel, job_running, start_job
 from ui.state import base_settings, collections
+
+INGEST_JOB = "ingest_job"
 
 st.title("Library")
 existing = collections()
@@ -31,20 +34,12 @@ except CollectionError as error:
     st.stop()
 
 
-def run_ingest(paths: list[Path], force: bool = False) -> None:
-    bar = st.progress(0.0, text="starting ...")
-
-    def moved(stage: str, done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{stage}: {done} / {total}")
-
-    try:  # the embedder searches use too: loaded once per server, not per click
-        report = ingest_paths(paths, settings, embedder=shared_embedder(settings), options=IngestOptions(
-            progress=False, force=force, on_progress=moved))
-    except (IngestUsageError, RunnerUnavailable, CollectionError, ValueError, RuntimeError) as error:
-        st.error(str(error))  # RuntimeError: a model that cannot load (ModelUnavailable)
-        return
-    bar.progress(1.0, text="done")
-    show_report(report)
+def start_ingest(paths: list[Path], force: bool = False) -> None:
+    """Ingest in the background (a rerun of this page cannot cut it short); the embedder is the one searches
+    use, loaded once per server."""
+    target, options = settings, IngestOptions(progress=False, force=force)
+    start_job(INGEST_JOB, f"ingest into '{target.collection}'", lambda report: ingest_paths(
+        paths, target, embedder=shared_embedder(target), options=replace(options, on_progress=report)))
 
 
 def show_report(report: IngestReport) -> None:
@@ -60,19 +55,21 @@ st.subheader("Add documents")
 suffixes = sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 uploads = st.file_uploader(f"Upload files (up to {settings.max_file_mb:g} MB each)", type=suffixes,
                            accept_multiple_files=True, key="uploads")
-if st.button("Ingest uploaded files", disabled=not uploads):
+busy = job_running(INGEST_JOB)  # one ingest at a time per browser session
+if st.button("Ingest uploaded files", disabled=busy or not uploads):
     saved, refused = save_uploads(settings, [(upload.name, upload.getvalue()) for upload in uploads or []])
     for reason in refused:
         st.error(reason)
     if saved:
-        run_ingest(saved)
+        start_ingest(saved)
 if os.environ.get("RAG_UI_SERVER_FOLDERS", "0") == "1":  # `rag ui` sets it to 1 when it listens on localhost only
     folder = st.text_input("Or a folder on the server", placeholder="/path/to/documents")
-    if st.button("Ingest folder", disabled=not folder):
-        run_ingest([Path(folder).expanduser()])
+    if st.button("Ingest folder", disabled=busy or not folder):
+        start_ingest([Path(folder).expanduser()])
 else:
     st.caption("Server folders are off: `rag ui` offers them when it listens on localhost only "
                "(RAG_UI_SERVER_FOLDERS=1 allows them anyway).")
+job_panel(INGEST_JOB, show_report)
 
 st.subheader(f"Documents in '{settings.collection}'")
 try:
@@ -96,5 +93,6 @@ if delete.button("Delete document", type="secondary"):
     else:
         st.toast(f"deleted {Path(names[picked]).name} ({removed} chunks)")
         st.rerun()
-if again.button("Re-ingest document"):
-    run_ingest([Path(names[picked])], force=True)  # read again, failed or indexed, changed or not
+if again.button("Re-ingest document", disabled=busy):
+    start_ingest([Path(names[picked])], force=True)  # read again, failed or indexed, changed or not
+    st.rerun()  # its progress shows under "Add documents"
