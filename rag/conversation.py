@@ -15,6 +15,8 @@ REWRITE_SYSTEM = (
     "Rewrite the user's last question so that it can be understood without the conversation: replace "
     "pronouns and references with what they refer to. Reply with the rewritten question only.")
 _REFERRING = frozenset("it its they them their this that these those he she his her him there such".split())
+LONG_QUESTION_WORDS = 60  # a question this long (a pasted passage, say) carries its own context
+_REWRITE_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,15 @@ class Turn:
 
 
 def needs_context(question: str) -> bool:
-    """Whether a question leans on earlier turns (a referring word, or very short).
+    """Whether a question leans on earlier turns (a referring word, or very short), unless it is long.
 
     >>> needs_context("How deep is it?"), needs_context("How deep is the Valmara main channel?")
     (True, False)
+    >>> needs_context("Summarise this: " + "the port grew " * 30)
+    False
     """
     words = [w.strip("?.,!;:'\"").lower() for w in question.split()]
-    return len(words) <= 3 or any(w in _REFERRING for w in words)
+    return len(words) <= 3 or (len(words) < LONG_QUESTION_WORDS and any(w in _REFERRING for w in words))
 
 
 def standalone_question(question: str, history: Sequence[Turn], generator: Generator) -> str:
@@ -39,10 +43,13 @@ def standalone_question(question: str, history: Sequence[Turn], generator: Gener
     (so a run of failed rewrites does not pile every earlier question into the search)."""
     if not history or not needs_context(question):
         return question
-    recent = "\n".join(f"User: {t.question}\nAssistant: {t.answer.text[:400]}" for t in history[-3:])
+    recent = "\n".join(f"User: {t.question[:400]}\nAssistant: {t.answer.text[:400]}" for t in history[-3:])
     messages = [{"role": "system", "content": REWRITE_SYSTEM},
                 {"role": "user", "content": f"Conversation:\n{recent}\n\nLast question: {question}"}]
-    rewrite = "".join(generator.stream(messages, GenerationOptions(max_new_tokens=64))).strip().splitlines()
+    prompt_tokens = sum(generator.count_tokens(message["content"]) for message in messages)
+    if prompt_tokens + _REWRITE_TOKENS > generator.context_window:  # a tiny window: no room to rewrite
+        return f"{_anchor_question(history)} {question}"
+    rewrite = "".join(generator.stream(messages, GenerationOptions(max_new_tokens=_REWRITE_TOKENS))).strip().splitlines()
     candidate = rewrite[0].strip() if rewrite else ""
     refused = says_no_answer(candidate) and not candidate.endswith("?")  # "What is not mentioned in X?" is a question
     if not candidate or refused or len(candidate) > 3 * len(question) + 200:

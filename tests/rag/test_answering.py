@@ -225,6 +225,23 @@ def test_follow_ups_are_rewritten_and_failed_rewrites_do_not_pile_up() -> None:
     assert standalone_question("When was it founded?", [first], unsure) == f"{first.question} When was it founded?"
 
 
+def test_a_long_question_or_a_window_too_small_skips_the_rewrite() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class TinyWindow(FakeGenerator):
+        @property
+        def context_window(self) -> int:
+            return 60
+
+    first = _turn("How many maps does the Brindlewood library hold?", "How many maps does the Brindlewood library hold?")
+    rewriting = TinyWindow(reply=lambda messages: "When was the Brindlewood library founded?")
+    pasted = "Does this paragraph agree with it: " + "the library was founded long ago and it grew " * 8
+    assert standalone_question(pasted, [first], rewriting) == pasted and rewriting.calls == []  # it stands alone
+    assert standalone_question("When was it founded?", [first] * 3, rewriting) == f"{first.question} When was it founded?"
+    assert rewriting.calls == []  # the rewrite prompt would not fit beside its 64 new tokens
+
+
 def test_bad_settings_and_options_are_usage_errors_before_anything_runs(capsys: pytest.CaptureFixture[str],
                                                                         tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("RAG_CHUNK_TOKENS", "2k")

@@ -40,7 +40,8 @@ if question and question.strip():
     with st.chat_message("assistant"):
         try:  # a missing model, a collection being rebuilt, ... : say so instead of a traceback
             active = pipeline(current_settings())
-            searched = standalone_question(question, turns, active.generator)
+            with st.spinner("Reading the question in the light of the conversation ..."):
+                searched = standalone_question(question, turns, active.generator)
             stream = active.stream(searched, ask_options())
             st.write_stream(stream)
             with st.spinner("Checking every sentence against the sources ..."):
