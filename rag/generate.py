@@ -103,8 +103,7 @@ class TransformersGenerator:
         from transformers import TextIteratorStreamer
 
         self.warm_up()
-        inputs = self._tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(self._model.device)
+        inputs = self._chat(messages, return_tensors="pt", return_dict=True).to(self._model.device)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[BaseException] = []
         abandoned = threading.Event()
@@ -186,7 +185,20 @@ class TransformersGenerator:
     def render_chat(self, messages: Messages) -> str:
         """The chat template applied as text, ready for the assistant's reply."""
         self.warm_up()
-        return self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return self._chat(messages, tokenize=False)
+
+    def _chat(self, messages: Messages, **options: Any) -> Any:
+        """The chat template applied; a template that refuses a system turn (Gemma's raises) gets the system
+        text at the head of the first user turn instead."""
+        from jinja2 import TemplateError
+
+        try:
+            return self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, **options)
+        except TemplateError:
+            if len(messages) < 2 or messages[0]["role"] != "system":
+                raise
+            return self._tokenizer.apply_chat_template(without_system_turn(messages), add_generation_prompt=True,
+                                                       **options)
 
     def _generate(self, inputs: Any, options: GenerationOptions, streamer: Any, failure: list,
                   abandoned: threading.Event) -> None:
@@ -265,6 +277,16 @@ def _best_passage_answer(user_message: str) -> str:
                  for n, text in blocks for sentence in re.split(r"(?<=[.!?])\s+", text.replace("\n", " "))]
     overlap, negative_number, sentence = max(sentences, default=(0, 0, ""))
     return f"{sentence} [{-negative_number}]." if overlap else ABSTAIN_TEXT
+
+
+def without_system_turn(messages: Messages) -> Messages:
+    """The messages with a leading system turn folded into the first user turn.
+
+    >>> without_system_turn([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Why?"}])
+    [{'role': 'user', 'content': 'Be brief.\\n\\nWhy?'}]
+    """
+    system, first, *rest = messages
+    return [{"role": first["role"], "content": f"{system['content']}\n\n{first['content']}"}, *rest]
 
 
 def make_generator(spec: str, device: str = "auto", cache_dir: Path = Path(".rag-data/models"),

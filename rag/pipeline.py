@@ -109,8 +109,9 @@ class Pipeline:
         """Tokens left for the prompt once the answer's are set aside; too few for any prompt is a usage error."""
         window = self.generator.context_window
         if max_new_tokens > window - MIN_PROMPT_TOKENS:
-            raise ValueError(f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the model's {window}-"
-                             f"token context; use at most {window - MIN_PROMPT_TOKENS}")
+            raise ValueError(f"an answer of up to {max_new_tokens} tokens (--max-new-tokens) leaves no room for a prompt "
+                             f"in the model's {window}-token context (RAG_MAX_CONTEXT_TOKENS); use at most "
+                             f"{window - MIN_PROMPT_TOKENS}, or a larger context")
         return window - max_new_tokens
 
     def _checked(self, answer: Answer, options: AskOptions, spent: dict[str, float]) -> Answer:

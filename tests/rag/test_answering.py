@@ -80,7 +80,7 @@ def test_a_question_that_leaves_no_room_for_passages_is_refused(pipeline: Pipeli
     with pytest.raises(ValueError, match="question is too long"):
         pipeline.answer("Korsgaard map collection maps " * 2000)
     window = pipeline.generator.context_window
-    with pytest.raises(ValueError, match=f"--max-new-tokens {window} leaves no room for a prompt"):
+    with pytest.raises(ValueError, match=rf"an answer of up to {window} tokens \(--max-new-tokens\) leaves no room for a prompt"):
         pipeline.answer("How deep is the main channel?", AskOptions(generation=GenerationOptions(max_new_tokens=window)))
 
 

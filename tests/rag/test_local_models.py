@@ -111,3 +111,18 @@ def test_answers_streamed_from_two_threads_are_each_what_it_gives_alone(tmp_path
     with ThreadPoolExecutor(2) as pool:
         together = list(pool.map(lambda messages: "".join(generator.stream(messages, greedy)), conversations * 2))
     assert together == alone * 2 and alone[0] != alone[1]
+
+
+def test_a_chat_template_that_refuses_a_system_turn_gets_it_in_the_user_turn(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    folder = save_decoder(tmp_path / "tiny-gemma-like")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+                               "{% endif %}{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} <end> {% endfor %}"
+                               "{% if add_generation_prompt %}assistant : {% endif %}")
+    tokenizer.save_pretrained(folder)
+    generator = TransformersGenerator(str(folder), device="cpu")
+    messages = [{"role": "system", "content": "answer from the passage ."}, {"role": "user", "content": "the port ?"}]
+    assert generator.render_chat(messages) == "user : answer from the passage .\n\nthe port ? <end> assistant : "
+    assert list(generator.stream(messages, GenerationOptions(max_new_tokens=2)))  # it generates instead of failing
