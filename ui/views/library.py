@@ -57,7 +57,10 @@ uploads = st.file_uploader(f"Upload files (up to {settings.max_file_mb:g} MB eac
                            accept_multiple_files=True, key="uploads")
 busy = job_running(INGEST_JOB)  # one ingest at a time per browser session
 if st.button("Ingest uploaded files", disabled=busy or not uploads):
-    saved, refused = save_uploads(settings, [(upload.name, upload.getvalue()) for upload in uploads or []])
+    try:
+        saved, refused = save_uploads(settings, [(upload.name, upload.getvalue()) for upload in uploads or []])
+    except OSError as error:  # a read-only or full data folder
+        saved, refused = [], [f"could not save the uploads under {settings.data_dir}: {error}"]
     for reason in refused:
         st.error(reason)
     if saved:
@@ -88,7 +91,7 @@ delete, again = st.columns(2)
 if delete.button("Delete document", type="secondary"):
     try:
         removed = delete_document(settings, names[picked])
-    except (CollectionError, ValueError) as error:  # another tab is ingesting, or it is already gone
+    except (CollectionError, ValueError, OSError) as error:  # another tab is ingesting, it is gone, a read-only disk
         st.error(str(error))
     else:
         st.toast(f"deleted {Path(names[picked]).name} ({removed} chunks)")
