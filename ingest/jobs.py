@@ -68,9 +68,11 @@ def _load_with_ocr(task: FileTask, deadline: float) -> tuple[LoadedDocument, str
     and why pages still without text have none."""
     path = Path(task.path)
     document = load(path, task.path)
+    if path.suffix.lower() not in PDF_SUFFIXES:
+        return document, NOT_A_SCAN  # a text, Markdown or HTML file without text is just empty
     if task.ocr is None or not task.ocr.available():
         return document, unread_reason(task.ocr)
-    if path.suffix.lower() not in PDF_SUFFIXES or not any(needs_ocr(page) for page in document.pages):
+    if not any(needs_ocr(page) for page in document.pages):
         return document, ""
     outcome = ocr_pages(document.pages, document.source or path.read_bytes(), task.ocr, deadline)
     read = (f"read by OCR ({task.ocr.name}): page(s) {page_ranges(list(outcome.read))}",) if outcome.read else ()
@@ -110,7 +112,12 @@ def page_ranges(numbers: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
+NOT_A_SCAN = "not a PDF"  # the unread reason of a file that is not a PDF: OCR has nothing to read there
+
+
 def _no_text_reason(page_count: int, unread: str) -> str:
+    if unread == NOT_A_SCAN:
+        return "the file holds no text"
     return (f"no extractable text on any of its {page_count} page(s): image-only or scanned"
             f"{_because(unread)}") if page_count else "the document has no pages"
 

@@ -183,6 +183,13 @@ def test_lone_surrogates_from_a_pdf_text_layer_are_stored_as_valid_text(settings
     assert text.endswith("\U0001f600 \ufffd")
 
 
+def test_an_empty_text_file_fails_as_empty_not_as_a_scan(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "empty.md").write_text("  \n\n")
+    outcome = _ingest([tmp_path / "docs"], settings.with_overrides(ocr="off")).files[0]
+    assert outcome.status == "failed" and outcome.error == "the file holds no text"  # not "scanned (OCR is off)"
+
+
 def test_broken_and_unknown_files_are_listed_and_the_batch_goes_on(settings: Settings, sample_copy: Path) -> None:
     (sample_copy / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     (sample_copy / "slides.pptx").write_bytes(b"PK\x03\x04")
