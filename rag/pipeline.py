@@ -224,10 +224,16 @@ def shared_pipeline(settings: Settings) -> Pipeline:
     one retriever per collection and embedder whichever model answers (one index in memory, not one per
     model)."""
     generator, embedder = shared_generator(settings), shared_embedder(settings)
+    key = (settings.collection_dir(), settings.embedder, settings.device, settings.embed_batch_size)
     with _SHARED:  # UI sessions run in threads
-        if settings not in _PIPELINES:
-            key = (settings.collection_dir(), settings.embedder, settings.device, settings.embed_batch_size)
-            retriever = _RETRIEVERS.get(key) or Retriever.open(settings, embedder)
-            _RETRIEVERS[key] = retriever
-            _PIPELINES[settings] = Pipeline(retriever, generator, make_checker(settings.checker, generator, settings.device))
-        return _PIPELINES[settings]
+        found, retriever = _PIPELINES.get(settings), _RETRIEVERS.get(key)
+    if found is not None:
+        return found
+    opened = retriever or Retriever.open(settings, embedder)  # outside the lock: opening may rebuild an index
+    with _SHARED:
+        retriever = _RETRIEVERS.setdefault(key, opened)
+        pipeline = _PIPELINES.setdefault(settings, Pipeline(retriever, generator,
+                                                            make_checker(settings.checker, generator, settings.device)))
+    if opened is not retriever:  # another session opened the collection first: use its retriever
+        opened.close()
+    return pipeline
