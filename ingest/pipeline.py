@@ -196,6 +196,8 @@ class _IngestRun:
         if known is None or known.content_hash != digest or self.options.force or self._ocr_reads_it_now(known):
             return False
         if known.status == "indexed" and not (self.options.retry_failed and _ocr_stopped(known)):
+            if known.error:  # a failed update's file is back to the indexed version
+                self.collection.store.clear_error(path)
             self.outcomes.append(FileOutcome(path, "unchanged", known.chunks, warnings=known.warnings))
             return True
         if not self.options.retry_failed:

@@ -97,6 +97,11 @@ class Store:
             self._db.execute("UPDATE documents SET error = ?, updated_at = ? WHERE path = ?",
                              (error, time.time(), path))
 
+    def clear_error(self, path: str) -> None:
+        """Forget a failed update's error: the file is back to its indexed version."""
+        with self._transaction():
+            self._db.execute("UPDATE documents SET error = NULL WHERE path = ?", (path,))
+
     def remove_document(self, path: str) -> np.ndarray:
         """Delete a document and its chunks; returns the removed row ids."""
         with self._transaction():

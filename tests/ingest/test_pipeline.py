@@ -206,13 +206,18 @@ def test_broken_and_unknown_files_are_listed_and_the_batch_goes_on(settings: Set
 
 def test_a_broken_update_keeps_the_previous_version(settings: Settings, sample_copy: Path) -> None:
     pdf = sample_copy / "valmara-port-annual-report-2025.pdf"
+    original = pdf.read_bytes()
     _ingest([sample_copy], settings)
     pdf.write_bytes(b"%PDF-1.4 truncated")
     report = _ingest([sample_copy], settings)
     outcome = next(o for o in report.files if o.path == str(pdf))
     assert outcome.status == "failed" and "previously indexed version is kept" in outcome.error
-    top = Retriever.open(settings, HashEmbedder()).search("main channel dredging depth", 1)[0]
-    assert top.doc == str(pdf)
+    retriever = Retriever.open(settings, HashEmbedder())
+    assert retriever.search("main channel dredging depth", 1)[0].doc == str(pdf)
+    assert retriever.collection.store.document(str(pdf)).error  # the failed update is on record
+    pdf.write_bytes(original)  # the indexed version is back
+    assert _statuses(_ingest([sample_copy], settings))[pdf.name] == "unchanged"
+    assert retriever.collection.store.document(str(pdf)).error is None  # and the failure is forgotten
 
 
 def test_image_only_pages_are_reported(settings: Settings, tmp_path: Path) -> None:
