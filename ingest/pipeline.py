@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -43,24 +44,33 @@ class IngestOptions:
     on_progress: Callable[[str, int, int], None] | None = None  # (stage, done, total): for a UI's progress bar
 
 
-def discover(roots: Sequence[Path]) -> tuple[list[Path], dict[Path, str]]:
-    """(supported files, {skipped path: why}) under the given files and folders; hidden entries ignored.
+@dataclass(frozen=True)
+class Discovered:
+    files: list[Path]  # supported files, each once
+    skipped: dict[Path, str]  # path -> why it is not ingested
+    second_names: frozenset[Path] = frozenset()  # names of files taken under another name
 
-    A file reached under two names (a link to a file also found, a hard link) is taken once, under its first
-    name in sorted order. A linked folder is not followed (no loops), but reported. An entry whose type
-    cannot be read (a link into a folder without permission) is taken, so reading it reports why it fails.
+
+def discover(roots: Sequence[Path], known: Container[str] = ()) -> Discovered:
+    """The supported files under the given files and folders (hidden entries ignored), and what is skipped.
+
+    A file reached under two names (a link to a file also found, a hard link) is taken once: under a name
+    in ``known`` (the collection's documents) if it has one, else its first name in sorted order. A linked
+    folder is not followed (no loops), but reported. An entry whose type cannot be read (a link into a
+    folder without permission) is taken, so reading it reports why it fails.
     """
     found, skipped = _walk(roots)
     supported: list[Path] = []
     first_names: dict[tuple[int, int] | Path, Path] = {}
-    for path in sorted(found):
+    for path in sorted(found, key=lambda path: (str(path) not in known, path)):
         if not is_supported(path):
             skipped[path] = f"unsupported file type '{path.suffix}'"
         elif (first := first_names.setdefault(_file_identity(path), path)) != path:
             skipped[path] = f"the same file as {_shown_name(first)}"
         else:
             supported.append(path)
-    return supported, skipped
+    second_names = frozenset(path for path in found if is_supported(path) and path not in supported)
+    return Discovered(sorted(supported), skipped, second_names)
 
 
 def _walk(roots: Sequence[Path]) -> tuple[set[Path], dict[Path, str]]:
@@ -72,7 +82,7 @@ def _walk(roots: Sequence[Path]) -> tuple[set[Path], dict[Path, str]]:
             kind = "hidden" if _hidden(path, root) else _kind(path)
             if kind == "file":
                 found.add(path)
-            elif kind == "linked folder":
+            elif kind == "linked folder" and path.resolve() not in roots:  # (a named root is resolved)
                 skipped[path] = "a linked folder is not followed; name its target folder to ingest it"
     return found, skipped
 
@@ -142,13 +152,13 @@ class _IngestRun:
 
     def run(self, roots: list[Path]) -> IngestReport:
         started = time.perf_counter()
-        supported, skipped = discover(roots)
-        self.outcomes += [FileOutcome(_shown_name(path), "skipped", error=why) for path, why in skipped.items()]
-        for wave in waves(self._plan(supported)):
+        discovered = discover(roots, known={record.path for record in self.collection.store.documents()})
+        self.outcomes += [FileOutcome(_shown_name(path), "skipped", error=why) for path, why in discovered.skipped.items()]
+        for wave in waves(self._plan(discovered.files)):
             parsed_files = list(self._parse(wave))
             self._embed_and_commit(parsed_files)
         if self.options.prune:
-            self._prune(roots, found=[*supported, *skipped])
+            self._prune(roots, second_names=discovered.second_names)
         self._save_index()
         self.timings["total"] = time.perf_counter() - started
         return self._report()
@@ -278,27 +288,26 @@ class _IngestRun:
             self.chunks_removed += self.collection.replace_document(record, (), np.zeros((0, 1)))
         self.outcomes.append(FileOutcome(parsed.path, "failed", error=error, warnings=parsed.warnings))
 
-    def _prune(self, roots: list[Path], found: list[Path]) -> None:
-        """Remove the documents under the roots whose files are gone (not those this run skipped: a hidden
-        file named on an earlier run, a folder it could not read, a folder that holds no file now)."""
-        empty = [root for root in roots if not any(_under_any(path, [root]) for path in found)]
-        self._keep_under_empty(empty)
-        pruned = [root for root in roots if root not in empty]
+    def _prune(self, roots: list[Path], second_names: frozenset[Path]) -> None:
+        """Remove the documents under the roots whose files are gone, or that are now a second name of a file
+        kept under another. Not those this run could not see: a hidden file named on an earlier run, a
+        folder it could not read, and a folder that exists but holds nothing now (an unmounted share, a
+        disconnected drive), which the report names."""
+        kept: Counter[Path] = Counter()
         for record in self.collection.store.documents():
-            if _under_any(Path(record.path), pruned) and _is_gone(record.path):
-                removed = self.collection.remove_document(record.path)
-                self.chunks_removed += removed
-                self.outcomes.append(FileOutcome(record.path, "removed", removed))
-
-    def _keep_under_empty(self, roots: list[Path]) -> None:
-        """A folder that holds no file now (an unmounted share, a disconnected drive) is not pruned: its
-        documents are kept and the report says so."""
-        for root in roots:
-            kept = sum(_under_any(Path(record.path), [root]) for record in self.collection.store.documents())
-            if kept:
-                self.outcomes.append(FileOutcome(str(root), "skipped", error=(
-                    f"--prune: the folder holds no files now (not mounted?), so its {kept} indexed documents "
-                    "were kept; to drop them, remove them on the UI's Library page or prune a parent folder")))
+            path = Path(record.path)
+            if not _under_any(path, roots) or not (path in second_names or _is_gone(record.path)):
+                continue
+            if (emptied := _emptied_folder(path)) is not None and path not in second_names:
+                kept[emptied] += 1
+                continue
+            removed = self.collection.remove_document(record.path)
+            self.chunks_removed += removed
+            self.outcomes.append(FileOutcome(record.path, "removed", removed))
+        self.outcomes += [FileOutcome(str(folder), "skipped", error=(
+            f"--prune: the folder holds no files now (not mounted?), so its {count} indexed documents were kept; "
+            "to drop them, remove them on the UI's Library page, or delete the empty folder and prune again"))
+            for folder, count in kept.items()]
 
     def _save_index(self) -> None:
         started = time.perf_counter()
@@ -325,6 +334,23 @@ def _ocr_stopped(known: DocumentRecord) -> bool:
 def _hidden(path: Path, root: Path) -> bool:
     """A dot-file or a file in a dot-folder below the root; a file named as the root itself is never hidden."""
     return path != root and any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _emptied_folder(path: Path) -> Path | None:
+    """The nearest existing folder above a file that is gone, where that folder is empty (an unmounted mount
+    point looks so); None where it holds something or cannot be read.
+
+    >>> import tempfile; root = Path(tempfile.mkdtemp()); (root / "mnt").mkdir(); _ = (root / "b.txt").write_text("b")
+    >>> _emptied_folder(root / "mnt" / "share" / "a.txt") == root / "mnt", _emptied_folder(root / "gone" / "a.txt")
+    (True, None)
+    """
+    for folder in path.parents:
+        try:
+            if folder.exists():
+                return folder if folder.is_dir() and next(folder.iterdir(), None) is None else None
+        except OSError:
+            return None
+    return None
 
 
 def _under_any(path: Path, roots: list[Path]) -> bool:

@@ -197,13 +197,18 @@ def shared_generator(settings: Settings) -> Generator:
     ``HELD_MODELS`` most recently asked for are kept: one switched away from is let go with the pipelines
     on it, so its memory is freed once no answer in progress still uses it (models load lazily, so a
     generator made again costs nothing until it answers)."""
-    key = (settings.model, settings.device, settings.model_cache_dir, settings.max_context_tokens)
     with _SHARED:
-        generator = _GENERATORS.pop(key, None) or make_generator(*key)
-        _GENERATORS[key] = generator
-        for stale in list(_GENERATORS)[:-HELD_MODELS]:
-            _let_go(_GENERATORS.pop(stale))
-        return generator
+        return _held_generator(settings)
+
+
+def _held_generator(settings: Settings) -> Generator:
+    """shared_generator's work; the caller holds _SHARED."""
+    key = (settings.model, settings.device, settings.model_cache_dir, settings.max_context_tokens)
+    generator = _GENERATORS.pop(key, None) or make_generator(*key)
+    _GENERATORS[key] = generator
+    for stale in list(_GENERATORS)[:-HELD_MODELS]:
+        _let_go(_GENERATORS.pop(stale))
+    return generator
 
 
 def _let_go(generator: Generator) -> None:
@@ -222,18 +227,20 @@ def answer(question: str, collection: str = "default", *, model: str | None = No
 def shared_pipeline(settings: Settings) -> Pipeline:
     """One pipeline per settings (collection, model, ...) in this process, on the shared generator, and on
     one retriever per collection and embedder whichever model answers (one index in memory, not one per
-    model)."""
-    generator, embedder = shared_generator(settings), shared_embedder(settings)
+    model). The collection is opened outside the process-wide lock (it may rebuild an index); the
+    generator is taken and the pipeline stored under it, so no model can be let go in between."""
+    embedder = shared_embedder(settings)
     key = (settings.collection_dir(), settings.embedder, settings.device, settings.embed_batch_size)
     with _SHARED:  # UI sessions run in threads
-        found, retriever = _PIPELINES.get(settings), _RETRIEVERS.get(key)
-    if found is not None:
-        return found
-    opened = retriever or Retriever.open(settings, embedder)  # outside the lock: opening may rebuild an index
+        retriever = _RETRIEVERS.get(key)
+    opened = retriever or Retriever.open(settings, embedder)
     with _SHARED:
         retriever = _RETRIEVERS.setdefault(key, opened)
-        pipeline = _PIPELINES.setdefault(settings, Pipeline(retriever, generator,
-                                                            make_checker(settings.checker, generator, settings.device)))
+        generator = _held_generator(settings)
+        pipeline = _PIPELINES.get(settings)
+        if pipeline is None or pipeline.generator is not generator:
+            checker = make_checker(settings.checker, generator, settings.device)
+            pipeline = _PIPELINES[settings] = Pipeline(retriever, generator, checker)
     if opened is not retriever:  # another session opened the collection first: use its retriever
         opened.close()
     return pipeline

@@ -12,6 +12,11 @@ from rag.jobs import BackgroundJob, Report
 
 
 def start_job(key: str, label: str, work: Callable[[Report], Any]) -> None:
+    """Start the work unless this session's job of that kind still runs (a button drawn before it started
+    can still be clicked): a second one would only collide with it on the collection or run folder."""
+    if job_running(key):
+        st.warning(f"{st.session_state[key].label} is still running: wait for it to finish")
+        return
     st.session_state[key] = BackgroundJob.start(label, work)
 
 

@@ -103,10 +103,22 @@ def compare_runs(run_a: RunDir, run_b: RunDir) -> Comparison:
     summary_a, summary_b = run_a.summary(), run_b.summary()
     comparison = Comparison(tuple(compare_metrics(summary_a["metrics"], summary_b["metrics"])), (), (), (),
                             same_kind=config_a.get("mode") == config_b.get("mode"),
-                            same_questions=all(config_a.get(key) == config_b.get(key) for key in ("dataset", "questions")),
+                            same_questions=_same_questions(config_a, config_b),
                             sizes=(RunSize(len(records_a), summary_a.get("items", 0)),
                                    RunSize(len(records_b), summary_b.get("items", 0))))
     return _with_items(comparison, records_a, records_b, scored=config_a.get("mode") in PER_QUESTION_MODES)
+
+
+def _same_questions(config_a: dict[str, Any], config_b: dict[str, Any]) -> bool:
+    """By the hash of the questions where both runs have one (a JSONL file named another way, or copied, is
+    the same dataset); else by the dataset's name (fact-check runs).
+
+    >>> _same_questions({"dataset": "q.jsonl", "questions": "ab"}, {"dataset": "./q.jsonl", "questions": "ab"})
+    True
+    """
+    if config_a.get("questions") and config_b.get("questions"):
+        return config_a["questions"] == config_b["questions"]
+    return config_a.get("dataset") == config_b.get("dataset")
 
 
 def _with_items(comparison: Comparison, a: list[dict[str, Any]], b: list[dict[str, Any]], scored: bool) -> Comparison:

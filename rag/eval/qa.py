@@ -22,9 +22,9 @@ from rag.types import CLAIM_VERDICTS, Answer
 
 STAGES = ("retrieve", "first_token", "generate", "check", "total")
 ANSWER_QUALITY = ("em", "f1", "contains", "rouge_l", "label_correct")  # averaged over answerable questions only
-_LABEL_FIRST = re.compile(r"^\W*(yes|maybe|no(?=[*_]*\s*(?:\[[\d,; ]+\]\s*)*(?:[.;:!?,\n\u2013\u2014-]|$)))\b",
-                          re.IGNORECASE)
-_LABEL_ALONE = re.compile(r"(?:^|[.;:!?,])\s*(yes|no|maybe)\s*(?:\[\d+\]\s*)*(?:[.;:!?,]|$)", re.IGNORECASE)
+_CITATIONS = r"(?:\[[\d,;\s\u2013-]+\]\s*)*"  # "[1]", "[1, 2]", "[1-3]" after the label word
+_LABEL_FIRST = re.compile(rf"^\W*(yes|maybe|no(?=[*_]*\s*{_CITATIONS}(?:[.;:!?,\n\u2013\u2014-]|$)))\b", re.IGNORECASE)
+_LABEL_ALONE = re.compile(rf"(?:^|[.;:!?,])\s*(yes|no|maybe)\s*{_CITATIONS}(?:[.;:!?,]|$)", re.IGNORECASE)
 
 
 def predicted_label(answer: Answer) -> str | None:
@@ -36,8 +36,9 @@ def predicted_label(answer: Answer) -> str | None:
 
     >>> [predicted_label(Answer("q", text, False, (), (), "m")) for text in (
     ...     "Yes, it does [1].", "No [2]. It fell.", "**No**, it did not.", "No \u2014 it fell.", "It is unclear; maybe [1].",
-    ...     "There is no data.", "No data are available.", "The no-reflow rate fell.")]
-    ['yes', 'no', 'no', 'no', 'maybe', None, None, None]
+    ...     "There is no data.", "No data are available.", "The no-reflow rate fell.", "No [1-3]. It fell.",
+    ...     "It is unclear; maybe [1, 2].")]
+    ['yes', 'no', 'no', 'no', 'maybe', None, None, None, 'no', 'maybe']
     """
     found = _LABEL_FIRST.search(answer.text) or _LABEL_ALONE.search(answer.text)
     return found.group(1).lower() if found else None

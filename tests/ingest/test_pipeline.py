@@ -101,6 +101,9 @@ def test_a_prune_of_a_folder_that_holds_no_file_now_keeps_its_documents(settings
     report = _ingest([share], settings, prune=True)
     assert [(o.path, o.status) for o in report.files] == [(str(share), "skipped")] and "2 indexed documents" in report.files[0].error
     assert len(Retriever.open(settings, HashEmbedder()).collection.store.documents()) == 2
+    (tmp_path / "mnt" / "notes.txt").write_text("A note beside the mount point.")  # the share, now a subfolder
+    nested = _ingest([tmp_path / "mnt"], settings, prune=True).files
+    assert [(Path(o.path).name, o.status) for o in nested] == [("notes.txt", "added"), ("share", "skipped")]
     (share / "c.txt").write_text("A file is back.")  # a folder with files is pruned as before
     assert {Path(o.path).name: o.status for o in _ingest([share], settings, prune=True).files} == \
         {"a.txt": "removed", "b.txt": "removed", "c.txt": "added"}
@@ -278,9 +281,9 @@ def test_discover_sorts_supported_and_unsupported(tmp_path: Path) -> None:
     for name in ("b.md", "a.PDF", "c.bin", "sub/d.htm", ".git/e.txt"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
-    supported, skipped = discover([tmp_path])
-    assert [p.name for p in supported] == ["a.PDF", "b.md", "d.htm"]
-    assert {p.name: why for p, why in skipped.items()} == {"c.bin": "unsupported file type '.bin'"}
+    discovered = discover([tmp_path])
+    assert [p.name for p in discovered.files] == ["a.PDF", "b.md", "d.htm"]
+    assert {p.name: why for p, why in discovered.skipped.items()} == {"c.bin": "unsupported file type '.bin'"}
 
 
 def test_a_file_under_two_names_is_ingested_once_and_a_linked_folder_is_reported(settings: Settings,
@@ -296,7 +299,23 @@ def test_a_file_under_two_names_is_ingested_once_and_a_linked_folder_is_reported
     assert outcomes["a.txt"].status == "added" and outcomes["b-alias.txt"].status == "skipped"
     assert outcomes["b-alias.txt"].error == f"the same file as {docs / 'a.txt'}"
     assert outcomes["linked"].status == "skipped" and "not followed" in outcomes["linked"].error
-    assert outcomes["loop"].status == "skipped" and len(outcomes) == 4
+    assert "loop" not in outcomes and len(outcomes) == 3  # a link to a named root: its files are all there
+    (docs / "0-first-alias.txt").symlink_to(docs / "a.txt")  # sorts first, but a.txt is the name indexed
+    (docs / "b-alias.txt").unlink()
+    again = {Path(o.path).name: o for o in _ingest([docs, elsewhere], settings, prune=True).files}
+    assert again["a.txt"].status == "unchanged" and again["0-first-alias.txt"].status == "skipped"
+    assert again["c.txt"].status == "added" and "linked" not in again  # its target is named: nothing to report
+
+
+def test_a_prune_removes_a_document_that_is_now_a_second_name(settings: Settings, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The harbour opened in 1901.")
+    _ingest([docs / "a.txt"], settings)
+    (docs / "b.txt").hardlink_to(docs / "a.txt")
+    _ingest([docs / "b.txt"], settings)  # named alone: indexed a second time (as before names were compared)
+    report = {Path(o.path).name: o.status for o in _ingest([docs], settings, prune=True).files}
+    assert report == {"a.txt": "unchanged", "b.txt": "removed"}
 
 
 def test_an_entry_whose_type_cannot_be_read_is_reported_as_failed(settings: Settings, tmp_path: Path,

@@ -50,7 +50,7 @@ def test_chat_answers_with_marks_chips_and_sources(ui_env: Settings, sample_copy
     app = _app()
     app.chat_input[0].set_value("How many maps does the Brindlewood library hold? $5 or $10").run()
     assert not app.exception
-    assert app.chat_message[0].markdown[0].value.endswith("hold? \\$5 or \\$10")  # as typed, not LaTeX
+    assert app.chat_message[0].markdown[0].value.endswith(r"hold\? \$5 or \$10")  # as typed, not LaTeX
     page = _html(app)
     assert 'class="rag-chip"' in page and "data-verdict=" in page  # a citation chip and a verdict mark
     assert 'class="rag-card"' in page and "brindlewood-library.html" in page
