@@ -257,11 +257,12 @@ class _IngestRun:
 
     def _try_commit_chunks(self, parsed: ParsedFile, known: DocumentRecord | None) -> ParsedFile | None:
         """Embed and store the chunks; the file as failed where the embedder or the store refused its text
-        (this file fails, not the batch), None once committed."""
+        (a ValueError: the tokenizer, an encoding), None once committed. Other errors (CUDA out of memory,
+        the index) are not this file's and stop the run."""
         try:
             self._commit_chunks(parsed, known)
             return None
-        except (ValueError, RuntimeError) as error:  # UnicodeError is a ValueError
+        except ValueError as error:  # UnicodeError is a ValueError
             reason = f"could not embed or store its text: {describe_error(error)}"
             return replace(parsed, chunks=(), error=reason[:300])
 

@@ -349,3 +349,15 @@ def test_an_unknown_or_missing_runner_is_a_usage_error(tmp_path: Path, monkeypat
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the ray extra were not installed
     with pytest.raises(RunnerUnavailable, match=r"pip install 'rag-local\[ray\]'"):
         make_runner(load_settings({"RAG_RUNNER": "ray"}, data_dir=tmp_path))
+
+
+def test_an_embedder_failure_that_is_not_the_files_stops_the_run(settings: Settings, tmp_path: Path) -> None:
+    @dataclass
+    class OutOfMemory(HashEmbedder):
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            raise RuntimeError("CUDA out of memory")
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("The harbour opened in 1901.")
+    with pytest.raises(RuntimeError, match="CUDA out of memory"):  # not every file marked failed, one by one
+        _ingest([tmp_path / "docs"], settings, OutOfMemory())
