@@ -33,9 +33,15 @@ def _html(app: AppTest) -> str:
     return "\n".join(element.proto.body for element in app.get("html"))
 
 
-def _finished(app: AppTest, job: str) -> AppTest:
-    """The page once the session's background job has ended."""
-    assert app.session_state[job].wait(120), f"{job} still running"
+def _job(key: str):
+    from ui.jobs import current_job
+
+    return current_job(key)
+
+
+def _finished(app: AppTest, key: str) -> AppTest:
+    """The page once the background job under ``key`` has ended."""
+    assert _job(key).wait(120), f"{key} still running"
     return app.run()
 
 
@@ -96,20 +102,32 @@ def test_the_chosen_collection_survives_a_visit_to_another_page(ui_env: Settings
     assert not app.exception and app.selectbox(key="collection").value == "beta"
 
 
-def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path) -> None:
+def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import ingest.pipeline
+
+    release, ingest_paths = threading.Event(), ingest.pipeline.ingest_paths
+    monkeypatch.setattr(ingest.pipeline, "ingest_paths", lambda *args, **kwargs: release.wait(60) and ingest_paths(
+        *args, **kwargs))  # the ingest waits until the test has looked at the page while it runs
     app = _app()
     app.switch_page("views/library.py").run()
     assert not app.exception
     app.text_input[1].set_value(str(sample_copy)).run()  # [0] is the new collection's name
     [b for b in app.button if b.label == "Ingest folder"][0].click().run()
-    assert not app.exception and app.session_state["ingest_job"].label == "ingest into 'default'"
+    job = f"ingest:{ui_env.collection_dir()}"
+    assert not app.exception and _job(job).running and _job(job).label == "ingest into 'default'"
+    other_tab = _app().switch_page("views/library.py").run()
+    other_tab.text_input[1].set_value(str(sample_copy)).run()
+    assert [b for b in other_tab.button if b.label == "Ingest folder"][0].disabled  # it sees the ingest running
     app.switch_page("views/chat.py").run()  # leaving the page does not stop the ingest
-    _finished(app, "ingest_job").switch_page("views/library.py").run()
+    release.set()
+    _finished(app, job).switch_page("views/library.py").run()
     assert "3 added" in app.success[0].value
     table = app.dataframe[0].value
     assert sorted(table["status"]) == ["indexed"] * 3
     [b for b in app.button if b.label == "Re-ingest document"][0].click().run()
-    assert not app.exception and "1 updated" in _finished(app, "ingest_job").success[0].value  # though unchanged
+    assert not app.exception and "1 updated" in _finished(app, job).success[0].value  # though unchanged
     [b for b in app.button if b.label == "Delete document"][0].click().run()
     assert not app.exception
     assert len(app.dataframe[0].value) == 2
@@ -161,7 +179,7 @@ def test_an_evaluation_runs_in_the_background_and_its_report_is_listed(ui_env: S
     app.selectbox[0].set_value("halueval")
     app.number_input[0].set_value(4)
     [b for b in app.button if b.label == "Run"][0].click().run()
-    assert not app.exception and app.session_state["eval_job"].label == "halueval evaluation"
-    finished = _finished(app, "eval_job")
+    assert not app.exception and _job(f"eval:{ui_env.data_dir}").label == "halueval evaluation"
+    finished = _finished(app, f"eval:{ui_env.data_dir}")
     assert not finished.exception and finished.success[0].value.startswith("finished: ")
     assert finished.selectbox(key="report").value.startswith("halueval-")

@@ -14,7 +14,6 @@ from rag.jobs import Report
 from ui.jobs import job_panel, job_running, start_job
 from ui.state import current_settings
 
-EVAL_JOB = "eval_job"
 
 
 def evaluate(settings: Settings, options: EvalOptions, report: Report) -> EvalResult:
@@ -32,10 +31,11 @@ with st.expander("Run an evaluation", expanded=not list_runs(settings)):
     limit = st.number_input("Items (0 = all)", min_value=0, value=20, step=10)
     seed = st.number_input("Seed", min_value=0, value=7)
     retrieval_only = st.checkbox("Retrieval only (QA datasets: recall@k and MRR, nothing generated)")
-    if st.button("Run", disabled=job_running(EVAL_JOB)):
+    job = f"eval:{settings.data_dir}"  # one evaluation at a time per data folder
+    if st.button("Run", disabled=job_running(job)):
         options = EvalOptions(dataset, int(limit) or None, int(seed), retrieval_only=retrieval_only, progress=False)
-        start_job(EVAL_JOB, f"{dataset} evaluation", lambda report: evaluate(settings, options, report))
-    job_panel(EVAL_JOB, lambda result: st.success(f"finished: {result.run.root}"))
+        start_job(job, f"{dataset} evaluation", lambda report: evaluate(settings, options, report))
+    job_panel(job, lambda result: st.success(f"finished: {result.run.root}"))
 
 runs = list_runs(settings)
 if not runs:

@@ -13,12 +13,12 @@ from ingest.library import delete_document, documents, save_uploads
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestOptions, ingest_paths
 from rag.collection import CollectionError, validate_name
+from rag.config import Settings
 from rag.pipeline import shared_embedder
 from rag.types import IngestReport
 from ui.jobs import job_panel, job_running, start_job
 from ui.state import base_settings, collections
 
-INGEST_JOB = "ingest_job"
 
 st.title("Library")
 existing = collections()
@@ -34,11 +34,16 @@ except CollectionError as error:
     st.stop()
 
 
+def ingest_job(settings: Settings) -> str:
+    """The key of a collection's ingest job: one at a time per collection (its lock allows no more)."""
+    return f"ingest:{settings.collection_dir()}"
+
+
 def start_ingest(paths: list[Path], force: bool = False) -> None:
     """Ingest in the background (a rerun of this page cannot cut it short); the embedder is the one searches
     use, loaded once per server."""
     target, options = settings, IngestOptions(progress=False, force=force)
-    start_job(INGEST_JOB, f"ingest into '{target.collection}'", lambda report: ingest_paths(
+    start_job(ingest_job(target), f"ingest into '{target.collection}'", lambda report: ingest_paths(
         paths, target, embedder=shared_embedder(target), options=replace(options, on_progress=report)))
 
 
@@ -55,7 +60,7 @@ st.subheader("Add documents")
 suffixes = sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 uploads = st.file_uploader(f"Upload files (up to {settings.max_file_mb:g} MB each)", type=suffixes,
                            accept_multiple_files=True, key="uploads")
-busy = job_running(INGEST_JOB)  # one ingest at a time per browser session
+busy = job_running(ingest_job(settings))  # one ingest at a time per collection
 if st.button("Ingest uploaded files", disabled=busy or not uploads):
     try:
         saved, refused = save_uploads(settings, [(upload.name, upload.getvalue()) for upload in uploads or []])
@@ -72,7 +77,7 @@ if os.environ.get("RAG_UI_SERVER_FOLDERS", "0") == "1":  # `rag ui` sets it to 1
 else:
     st.caption("Server folders are off: `rag ui` offers them when it listens on localhost only "
                "(RAG_UI_SERVER_FOLDERS=1 allows them anyway).")
-job_panel(INGEST_JOB, show_report)
+job_panel(ingest_job(settings), show_report)
 
 st.subheader(f"Documents in '{settings.collection}'")
 try:
