@@ -301,14 +301,11 @@ class _IngestRun:
                 continue
             if (emptied := _emptied_folder(path)) is not None and path not in second_names:
                 kept[emptied] += 1
-                continue
-            removed = self.collection.remove_document(record.path)
-            self.chunks_removed += removed
-            self.outcomes.append(FileOutcome(record.path, "removed", removed))
-        self.outcomes += [FileOutcome(str(folder), "skipped", error=(
-            f"--prune: the folder holds no files now (not mounted?), so its {count} indexed documents were kept; "
-            "to drop them, remove them on the UI's Library page, or delete the empty folder and prune again"))
-            for folder, count in kept.items()]
+            else:
+                removed = self.collection.remove_document(record.path)
+                self.chunks_removed += removed
+                self.outcomes.append(FileOutcome(record.path, "removed", removed))
+        self.outcomes += [_kept_in_empty_folder(folder, count) for folder, count in kept.items()]
 
     def _save_index(self) -> None:
         started = time.perf_counter()
@@ -335,6 +332,12 @@ def _ocr_stopped(known: DocumentRecord) -> bool:
 def _hidden(path: Path, root: Path) -> bool:
     """A dot-file or a file in a dot-folder below the root; a file named as the root itself is never hidden."""
     return path != root and any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _kept_in_empty_folder(folder: Path, documents: int) -> FileOutcome:
+    return FileOutcome(str(folder), "skipped", error=(
+        f"--prune: the folder holds no files now (not mounted?), so its {documents} indexed documents were kept; "
+        "to drop them, remove them on the UI's Library page, or delete the empty folder and prune again"))
 
 
 def _emptied_folder(path: Path) -> Path | None:
