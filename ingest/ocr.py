@@ -180,15 +180,30 @@ def ocr_pages(pages: tuple[Page, ...], pdf_bytes: bytes, ocr: Ocr, deadline: flo
         with PageRenderer(pdf_bytes) as renderer:
             for page in (p for p in pages if needs_ocr(p)):
                 if time.monotonic() >= deadline:
-                    raise OcrTimeLimit(f"{OCR_STOPPED} {page.number}: the file's time limit (raise --file-timeout "
-                                       "and run with --retry-failed)")
+                    raise _time_limit(page.number)
                 png = renderer.png(page.number)
-                texts[page.number] = clean_text(ocr.read_image(png, deadline - time.monotonic())) if png else ""
+                texts[page.number] = _read_page(ocr, png, page.number, deadline) if png else ""
     except OcrTimeLimit as error:
         return _outcome(pages, texts, str(error))
     except OcrError as error:
         return _outcome(pages, texts, f"OCR failed: {error}")
     return _outcome(pages, texts, "")
+
+
+def _read_page(ocr: Ocr, png: bytes, number: int, deadline: float) -> str:
+    """The page's text; an engine stopped by the file's time limit (its timeout is the time left) says so
+    as a time limit, so that --retry-failed knows to read the scan again."""
+    try:
+        return clean_text(ocr.read_image(png, deadline - time.monotonic()))
+    except OcrError:
+        if time.monotonic() >= deadline:
+            raise _time_limit(number) from None
+        raise
+
+
+def _time_limit(number: int) -> OcrTimeLimit:
+    return OcrTimeLimit(f"{OCR_STOPPED} {number}: the file's time limit (raise --file-timeout and run with "
+                        "--retry-failed)")
 
 
 def _outcome(pages: tuple[Page, ...], texts: dict[int, str], problem: str) -> OcrOutcome:

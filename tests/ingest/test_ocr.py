@@ -201,6 +201,24 @@ class SlowOcr(FakeOcr):
         return super().read_image(png, timeout_s)
 
 
+@dataclass(frozen=True)
+class TimedOutOcr(FakeOcr):
+    """Tesseract given the time left: it is killed when that runs out and fails as "ran out of time"."""
+
+    def read_image(self, png: bytes, timeout_s: float) -> str:
+        time.sleep(timeout_s)
+        raise OcrError("tesseract ran out of time")
+
+
+def test_a_page_cut_by_the_files_time_limit_is_a_time_limit_not_a_failure(tmp_path: Path) -> None:
+    pdf = scanned_pdf(tmp_path / "scan.pdf", ["(an image)"])
+    outcome = ocr_pages((Page("d", 1, ""),), pdf.read_bytes(), TimedOutOcr(), time.monotonic() + 0.2)
+    assert outcome.problem.startswith("OCR stopped before page 1: the file's time limit"), outcome.problem
+    slow_page = ocr_pages((Page("d", 1, ""),), pdf.read_bytes(), FakeOcr(failure="tesseract ran out of time"),
+                          time.monotonic() + 60)  # the engine's own per-page limit, well inside the file's
+    assert slow_page.problem == "OCR failed: tesseract ran out of time"
+
+
 def test_a_scan_whose_ocr_ran_out_of_time_is_read_again_with_retry_failed(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from pypdf import PdfReader, PdfWriter
