@@ -77,7 +77,7 @@ def _add_ingest(parser: argparse.ArgumentParser) -> None:
                         help="seconds per file (300; OCR of scanned pages gets 80%% of it)")
     parser.add_argument("--ocr", metavar="LANGS",
                         help="Tesseract language(s) for PDF pages without a text layer, e.g. eng+fra; 'off' (eng)")
-    parser.add_argument("--max-file-mb", type=float, help="skip larger files (256)")
+    parser.add_argument("--max-file-mb", type=float, help="refuse larger files: each is reported as failed (256)")
     parser.add_argument("--chunk-tokens", type=int, help="chunk size in embedder tokens (240)")
     parser.add_argument("--chunk-overlap", type=int, help="overlap in embedder tokens (32)")
 
