@@ -29,6 +29,7 @@ class FileTask:
     count_tokens: TokenCounter
     ocr: Ocr | None = None  # None: pages without a text layer stay empty
     ocr_budget_s: float = 240.0  # from the start of parsing, inside the runner's per-file timeout
+    max_bytes: int | None = None  # a file grown past this since it was planned is refused (--max-file-mb)
 
 
 def file_digest(path: Path) -> str:
@@ -41,10 +42,31 @@ def file_digest(path: Path) -> str:
 
 
 def parse_and_chunk(task: FileTask) -> ParsedFile:
-    """Load a file and split its pages into chunks; a failure comes back as ``error``, never raised."""
+    """Load a file and split its pages into chunks; a failure comes back as ``error``, never raised.
+
+    The file is read once, here: the result carries the hash of the bytes parsed, which differ from the
+    planned ones when the file changed meanwhile (the next ingest then sees it as it was indexed)."""
+    try:
+        data = _read(task)
+    except (OSError, LoadError) as error:
+        reason = f"cannot read the file: {error.strerror or error}" if isinstance(error, OSError) else str(error)
+        return failed_task(task, reason)
+    return _parse(replace(task, content_hash=hashlib.sha256(data).hexdigest()), data)
+
+
+def _read(task: FileTask) -> bytes:
+    """The file's bytes, at most ``task.max_bytes`` of them."""
+    with open(task.path, "rb") as handle:
+        data = handle.read() if task.max_bytes is None else handle.read(task.max_bytes + 1)
+    if task.max_bytes is not None and len(data) > task.max_bytes:
+        raise LoadError("the file grew past the size limit (--max-file-mb) during the ingest")
+    return data
+
+
+def _parse(task: FileTask, data: bytes) -> ParsedFile:
     started = time.perf_counter()
     try:
-        document, unread = _load_with_ocr(task, deadline=time.monotonic() + task.ocr_budget_s)
+        document, unread = _load_with_ocr(task, data, deadline=time.monotonic() + task.ocr_budget_s)
     except LoadError as error:
         return ParsedFile(task.path, task.content_hash, error=str(error))
     except MemoryError:
@@ -63,18 +85,18 @@ def parse_and_chunk(task: FileTask) -> ParsedFile:
                       parse_seconds=parsed - started, chunk_seconds=time.perf_counter() - parsed)
 
 
-def _load_with_ocr(task: FileTask, deadline: float) -> tuple[LoadedDocument, str]:
+def _load_with_ocr(task: FileTask, data: bytes, deadline: float) -> tuple[LoadedDocument, str]:
     """The file's pages, a PDF's pages without a text layer read by OCR when it is on and installed;
     and why pages still without text have none."""
     path = Path(task.path)
-    document = load(path, task.path)
+    document = load(path, task.path, data)
     if path.suffix.lower() not in PDF_SUFFIXES:
         return document, NOT_A_SCAN  # a text, Markdown or HTML file without text is just empty
     if task.ocr is None or not task.ocr.available():
         return document, unread_reason(task.ocr)
     if not any(needs_ocr(page) for page in document.pages):
         return document, ""
-    outcome = ocr_pages(document.pages, document.source or path.read_bytes(), task.ocr, deadline)
+    outcome = ocr_pages(document.pages, document.source or data, task.ocr, deadline)
     read = (f"read by OCR ({task.ocr.name}): page(s) {page_ranges(list(outcome.read))}",) if outcome.read else ()
     return replace(document, pages=outcome.pages, notes=document.notes + read), outcome.unread_reason
 

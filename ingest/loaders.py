@@ -46,13 +46,14 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load(path: Path, doc: str) -> LoadedDocument:
-    """Read a supported file into pages; ``doc`` is the document key the pages carry."""
+def load(path: Path, doc: str, data: bytes | None = None) -> LoadedDocument:
+    """Read a supported file into pages (from ``data``, its bytes already read, when given); ``doc`` is the
+    document key the pages carry."""
     suffix = path.suffix.lower()
     loader = _LOADERS.get(suffix)
     if loader is None:
         raise LoadError(f"unsupported file type {suffix or '(none)'}")
-    return loader(path.read_bytes(), doc, path.stem)
+    return loader(path.read_bytes() if data is None else data, doc, path.stem)
 
 
 def load_pdf(data: bytes, doc: str, fallback_title: str) -> LoadedDocument:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 from ingest.loaders import clean_text
 from rag.types import Page
@@ -54,7 +55,6 @@ class TesseractOcr:
     """The ``tesseract`` command; ``languages`` as Tesseract spells them ("eng", "eng+fra")."""
 
     languages: str = "eng"
-    page_timeout_s: float = 120.0
 
     @property
     def name(self) -> str:
@@ -74,7 +74,7 @@ class TesseractOcr:
         environment = os.environ | {"OMP_THREAD_LIMIT": "1"}  # ingest workers already use every core
         try:
             done = subprocess.run(command, input=png, capture_output=True, env=environment, check=False,
-                                  timeout=max(1.0, min(self.page_timeout_s, timeout_s)))
+                                  timeout=max(1.0, timeout_s))  # the file's time left: no page limit of its own
         except subprocess.TimeoutExpired:
             raise OcrError("tesseract ran out of time") from None
         except OSError as error:
@@ -199,6 +199,18 @@ def _read_page(ocr: Ocr, png: bytes, number: int, deadline: float) -> str:
         if time.monotonic() >= deadline:
             raise _time_limit(number) from None
         raise
+
+
+def ocr_stopped_page(notes: Iterable[str]) -> int | None:
+    """The page OCR stopped before for lack of time, from a document's warnings; None if it did not.
+
+    >>> ocr_stopped_page(["no text on page(s) 4-9: image-only or scanned (OCR stopped before page 4: ...)"])
+    4
+    """
+    for note in notes:
+        if (found := re.search(rf"{OCR_STOPPED} (\d+)", note)) is not None:
+            return int(found.group(1))
+    return None
 
 
 def _time_limit(number: int) -> OcrTimeLimit:

@@ -20,7 +20,7 @@ import numpy as np
 from ingest.chunking import ChunkSettings
 from ingest.jobs import FileTask, failed_task, file_digest, parse_and_chunk, waves
 from ingest.loaders import describe_error, is_supported
-from ingest.ocr import OCR_STOPPED, Ocr, never_tried, ocr_engine
+from ingest.ocr import Ocr, never_tried, ocr_engine, ocr_stopped_page
 from ingest.runners import LocalRunner, Runner
 from rag.collection import Collection, Manifest
 from rag.config import Settings
@@ -172,7 +172,7 @@ class _IngestRun:
             identity = self._identity(path)
             if identity is not None and not self._settled(str(path), identity[0]):
                 tasks.append(FileTask(str(path), *identity, chunking, count_tokens, self.ocr,
-                                      ocr_budget_s=0.8 * self.settings.file_timeout_s))
+                                      ocr_budget_s=0.8 * self.settings.file_timeout_s, max_bytes=self._max_bytes))
         self.timings["hash"] += time.perf_counter() - started
         return tasks
 
@@ -186,34 +186,41 @@ class _IngestRun:
             return None
         try:
             size = path.stat().st_size
-            if size > self.settings.max_file_mb * 1024 * 1024:
+            if size > self._max_bytes:
                 return self._refuse(str(path), f"file is {size / 2**20:.0f} MB, over the "
                                                 f"{self.settings.max_file_mb:g} MB limit (--max-file-mb)")
             return file_digest(path), size
         except OSError as error:  # permission denied, or removed since it was found
             return self._refuse(str(path), f"cannot read the file: {error.strerror or error}")
 
+    @property
+    def _max_bytes(self) -> int:
+        return int(self.settings.max_file_mb * 1024 * 1024)
+
     def _refuse(self, path: str, error: str) -> None:
         """A failed outcome for a file that is not parsed; an indexed earlier version stays, and says so."""
         known = self.collection.store.document(path)
         if known is not None and known.status == "indexed":
-            error += "; the previously indexed version is kept"
+            error += KEPT
         self.outcomes.append(FileOutcome(path, "failed", error=error))
 
     def _settled(self, path: str, digest: str) -> bool:
-        """Record an outcome without parsing when the file is unchanged or failed before."""
+        """Record an outcome without parsing when the file is unchanged or failed before (as a new file or
+        as a newer version of an indexed one)."""
         known = self.collection.store.document(path)
-        if known is None or known.content_hash != digest or self.options.force or self._ocr_reads_it_now(known):
+        if known is None or self.options.force or self._ocr_reads_it_now(known):
             return False
-        if known.status == "indexed" and not (self.options.retry_failed and _ocr_stopped(known)):
+        if known.status == "indexed" and known.content_hash == digest:
+            if self.options.retry_failed and ocr_stopped_page(known.warnings) is not None:
+                return False
             if known.error:  # a failed update's file is back to the indexed version
                 self.collection.store.clear_error(path)
             self.outcomes.append(FileOutcome(path, "unchanged", known.chunks, warnings=known.warnings))
             return True
-        if not self.options.retry_failed:
-            self.outcomes.append(FileOutcome(path, "failed", error=f"{known.error} (unchanged; --retry-failed)"))
-            return True
-        return False
+        if self.options.retry_failed or digest != _failed_hash(known):
+            return False
+        self.outcomes.append(FileOutcome(path, "failed", error=f"{_failure(known)} (unchanged; --retry-failed)"))
+        return True
 
     def _ocr_reads_it_now(self, known: DocumentRecord) -> bool:
         """A scan ingested while OCR was off or not installed is parsed again once OCR can run."""
@@ -249,7 +256,7 @@ class _IngestRun:
         self.timings["parse"] += parsed.parse_seconds
         self.timings["chunk"] += parsed.chunk_seconds
         known = self.collection.store.document(parsed.path)
-        failure = parsed if parsed.failed else self._try_commit_chunks(parsed, known)
+        failure = parsed if parsed.failed else _read_less(parsed, known) or self._try_commit_chunks(parsed, known)
         if failure is not None:
             self._commit_failure(failure, known)
         if time.monotonic() - self._last_save > self.options.save_every_s:
@@ -281,8 +288,8 @@ class _IngestRun:
     def _commit_failure(self, parsed: ParsedFile, known: DocumentRecord | None) -> None:
         error = parsed.error or "unknown error"
         if known is not None and known.status == "indexed":
-            self.collection.store.note_failed_update(parsed.path, error)
-            error += "; the previously indexed version is kept"
+            self.collection.store.note_failed_update(parsed.path, error, parsed.content_hash)
+            error += KEPT
         else:
             record = DocumentRecord(parsed.path, parsed.content_hash, "failed", parsed.title, parsed.pages,
                                     0, error, parsed.warnings, time.time())
@@ -304,6 +311,7 @@ class _IngestRun:
             else:
                 removed = self.collection.remove_document(record.path)
                 self.chunks_removed += removed
+                self.outcomes = [o for o in self.outcomes if o.path != record.path]  # gone since it was found
                 self.outcomes.append(FileOutcome(record.path, "removed", removed))
         self.outcomes += [_kept_in_empty_folder(folder, count) for folder, count in kept.items()]
 
@@ -324,9 +332,28 @@ def _reason(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _ocr_stopped(known: DocumentRecord) -> bool:
-    """An indexed scan whose OCR ran out of time part way (its other pages may be read with more time)."""
-    return any(OCR_STOPPED in warning for warning in known.warnings)
+KEPT = "; the previously indexed version is kept"  # said of a failed update
+
+
+def _failed_hash(known: DocumentRecord) -> str | None:
+    """The content hash of the version that failed: a failed document's own, an indexed one's newer."""
+    return known.failed_hash if known.status == "indexed" else known.content_hash
+
+
+def _failure(known: DocumentRecord) -> str:
+    return f"{known.error}{KEPT}" if known.status == "indexed" else str(known.error)
+
+
+def _read_less(parsed: ParsedFile, known: DocumentRecord | None) -> ParsedFile | None:
+    """A retried scan whose OCR stopped earlier than in its indexed version (a busier machine, the same
+    time limit): failed, so that the pages read before are kept."""
+    if known is None or known.status != "indexed" or parsed.content_hash != known.content_hash:
+        return None
+    before, now = ocr_stopped_page(known.warnings), ocr_stopped_page(parsed.warnings)
+    if before is None or now is None or now >= before:
+        return None
+    return replace(parsed, chunks=(), error=f"OCR stopped before page {now} this time, before page {before} "
+                                            "in the indexed version (raise --file-timeout)")
 
 
 def _hidden(path: Path, root: Path) -> bool:

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY, content_hash TEXT NOT NULL, status TEXT NOT NULL, title TEXT NOT NULL,
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, error TEXT, warnings TEXT NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL, failed_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     row_id INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id TEXT NOT NULL, doc TEXT NOT NULL,
@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (doc);
 """
+
+_COLUMNS = "path, content_hash, status, title, pages, chunks, error, warnings, updated_at, failed_hash"  # as in _record
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class DocumentRecord:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     updated_at: float = 0.0
+    failed_hash: str | None = None  # an indexed document's newer version that failed (its error is ``error``)
 
 
 class Store:
@@ -58,6 +61,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_failed_hash()
 
     def close(self) -> None:
         self._db.close()
@@ -75,11 +79,11 @@ class Store:
         return int(self.get_meta("generation") or 0)
 
     def document(self, path: str) -> DocumentRecord | None:
-        row = self._db.execute("SELECT * FROM documents WHERE path = ?", (path,)).fetchone()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM documents WHERE path = ?", (path,)).fetchone()
         return None if row is None else _record(row)
 
     def documents(self) -> list[DocumentRecord]:
-        return [_record(row) for row in self._db.execute("SELECT * FROM documents ORDER BY path")]
+        return [_record(row) for row in self._db.execute(f"SELECT {_COLUMNS} FROM documents ORDER BY path")]
 
     def replace_document(
         self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
@@ -91,16 +95,17 @@ class Store:
             self._upsert(record)
         return removed, np.asarray(added, dtype=np.int64)
 
-    def note_failed_update(self, path: str, error: str) -> None:
-        """Record that a newer version of an indexed document failed; its indexed chunks stay."""
+    def note_failed_update(self, path: str, error: str, content_hash: str) -> None:
+        """Record that a newer version (``content_hash``) of an indexed document failed; its indexed chunks
+        stay."""
         with self._transaction():
-            self._db.execute("UPDATE documents SET error = ?, updated_at = ? WHERE path = ?",
-                             (error, time.time(), path))
+            self._db.execute("UPDATE documents SET error = ?, failed_hash = ?, updated_at = ? WHERE path = ?",
+                             (error, content_hash, time.time(), path))
 
     def clear_error(self, path: str) -> None:
-        """Forget a failed update's error: the file is back to its indexed version."""
+        """Forget a failed update: the file is back to its indexed version."""
         with self._transaction():
-            self._db.execute("UPDATE documents SET error = NULL WHERE path = ?", (path,))
+            self._db.execute("UPDATE documents SET error = NULL, failed_hash = NULL WHERE path = ?", (path,))
 
     def remove_document(self, path: str) -> np.ndarray:
         """Delete a document and its chunks; returns the removed row ids."""
@@ -151,11 +156,21 @@ class Store:
 
     def _upsert(self, record: DocumentRecord) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO documents ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (record.path, record.content_hash, record.status, record.title, record.pages,
              record.chunks, record.error, json.dumps(list(record.warnings)),
-             record.updated_at or time.time()),
+             record.updated_at or time.time(), record.failed_hash),
         )
+
+    def _add_failed_hash(self) -> None:
+        """Stores made before ``failed_hash`` get the column (another process may add it first)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "failed_hash" not in columns:
+            try:
+                self._db.execute("ALTER TABLE documents ADD COLUMN failed_hash TEXT")
+            except sqlite3.OperationalError as error:
+                if "duplicate column" not in str(error):
+                    raise
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -187,6 +202,6 @@ def _file_name_sql(column: str) -> str:
 
 
 def _record(row: tuple) -> DocumentRecord:
-    path, content_hash, status, title, pages, chunks, error, warnings, updated_at = row
+    path, content_hash, status, title, pages, chunks, error, warnings, updated_at, failed_hash = row
     return DocumentRecord(path, content_hash, status, title, pages, chunks, error,
-                          tuple(json.loads(warnings)), updated_at)
+                          tuple(json.loads(warnings)), updated_at, failed_hash)

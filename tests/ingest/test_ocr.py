@@ -8,6 +8,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -19,7 +20,7 @@ from rag.config import Settings
 from rag.embedders import HashEmbedder, word_tokens
 from rag.pdfwrite import write_text_pdf
 from rag.retrieve import Retriever
-from rag.types import Page
+from rag.types import FileOutcome, Page
 
 needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None and not os.environ.get("CI"),
                                      reason="needs Tesseract (apt-get install tesseract-ocr; make test installs it)")
@@ -215,12 +216,13 @@ def test_a_page_cut_by_the_files_time_limit_is_a_time_limit_not_a_failure(tmp_pa
     outcome = ocr_pages((Page("d", 1, ""),), pdf.read_bytes(), TimedOutOcr(), time.monotonic() + 0.2)
     assert outcome.problem.startswith("OCR stopped before page 1: the file's time limit"), outcome.problem
     slow_page = ocr_pages((Page("d", 1, ""),), pdf.read_bytes(), FakeOcr(failure="tesseract ran out of time"),
-                          time.monotonic() + 60)  # the engine's own per-page limit, well inside the file's
+                          time.monotonic() + 60)  # an engine failing so with the file's time left
     assert slow_page.problem == "OCR failed: tesseract ran out of time"
 
 
-def test_a_scan_whose_ocr_ran_out_of_time_is_read_again_with_retry_failed(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def _slow_scan_ingest(tmp_path: Path, pages: int, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FileOutcome]:
+    """A folder holding one scan of ``pages`` pages that SlowOcr reads at 1 s a page; ingest(file_timeout_s,
+    retry) ingests it and gives the scan's outcome."""
     from pypdf import PdfReader, PdfWriter
 
     from ingest import pipeline
@@ -230,18 +232,36 @@ def test_a_scan_whose_ocr_ran_out_of_time_is_read_again_with_retry_failed(tmp_pa
     folder.mkdir()
     page = scanned_pdf(tmp_path / "page.pdf", ["(an image)"])
     writer = PdfWriter()
-    for _ in range(2):
+    for _ in range(pages):
         writer.append(PdfReader(page))
     writer.write(folder / "minutes.pdf")
     monkeypatch.setattr(pipeline, "ocr_engine", lambda languages: SlowOcr())
-    hurried = Settings(data_dir=tmp_path / "data", file_timeout_s=1.0)  # OCR gets 0.8 s: page 1 of 2, at 1 s a page
+    settings = Settings(data_dir=tmp_path / "data")
 
-    def ingest(settings: Settings, retry: bool = False):
+    def ingest(file_timeout_s: float, retry: bool = False) -> FileOutcome:
         options = IngestOptions(progress=False, retry_failed=retry)
-        return ingest_paths([folder], settings, embedder=HashEmbedder(), runner=SerialRunner(), options=options).files[0]
+        return ingest_paths([folder], settings.with_overrides(file_timeout_s=file_timeout_s), embedder=HashEmbedder(),
+                            runner=SerialRunner(), options=options).files[0]
 
-    first = ingest(hurried)
+    return ingest
+
+
+def test_a_scan_whose_ocr_ran_out_of_time_is_read_again_with_retry_failed(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest = _slow_scan_ingest(tmp_path, 2, monkeypatch)
+    first = ingest(1.0)  # OCR gets 0.8 s: page 1 of 2
     assert first.status == "added" and any("OCR stopped before page 2" in w for w in first.warnings), first
-    assert ingest(hurried).status == "unchanged"  # nothing changed and no retry asked for
-    again = ingest(hurried.with_overrides(file_timeout_s=60.0), retry=True)
+    assert ingest(1.0).status == "unchanged"  # nothing changed and no retry asked for
+    again = ingest(60.0, retry=True)
     assert again.status == "updated" and not any("OCR stopped" in w for w in again.warnings), again
+
+
+def test_a_retry_that_reads_fewer_pages_keeps_the_indexed_version(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest = _slow_scan_ingest(tmp_path, 3, monkeypatch)
+    first = ingest(2.5, retry=True)  # OCR gets 2 s: pages 1 and 2 (page 2 starts after 1 s and a render)
+    assert first.status == "added" and any("OCR stopped before page 3" in w for w in first.warnings), first
+    hurried = ingest(1.25, retry=True)  # 1 s: page 1 only
+    assert hurried.status == "failed" and "previously indexed version is kept" in (hurried.error or ""), hurried
+    assert "stopped before page 2 this time, before page 3 in the indexed version" in (hurried.error or "")
+    assert ingest(2.5, retry=True).status == "updated"  # as much as before: taken (the retry may read more)

@@ -90,6 +90,16 @@ def test_prune_removes_only_files_gone_from_the_given_folder(settings: Settings,
     assert documents == {"helios-h2-battery-faq.md", "valmara-port-annual-report-2025.pdf", "keep.txt"}
 
 
+def test_a_file_deleted_during_a_pruning_ingest_gets_one_status(settings: Settings, sample_copy: Path) -> None:
+    html = sample_copy / "brindlewood-library.html"
+    _ingest([sample_copy], settings)
+    html.write_text("<p>The library closed in 2026.</p>")
+    delete = CountingRunner(before=lambda path: path.unlink() if path == html else None)
+    report = ingest_paths([sample_copy], settings, embedder=HashEmbedder(), runner=delete,
+                          options=IngestOptions(progress=False, prune=True))
+    assert [o.status for o in report.files if o.path == str(html)] == ["removed"], report.files
+
+
 def test_a_prune_of_a_folder_that_holds_no_file_now_keeps_its_documents(settings: Settings, tmp_path: Path) -> None:
     share = tmp_path / "mnt" / "share"
     share.mkdir(parents=True)
@@ -221,6 +231,52 @@ def test_a_broken_update_keeps_the_previous_version(settings: Settings, sample_c
     pdf.write_bytes(original)  # the indexed version is back
     assert _statuses(_ingest([sample_copy], settings))[pdf.name] == "unchanged"
     assert retriever.collection.store.document(str(pdf)).error is None  # and the failure is forgotten
+
+
+def test_a_failed_update_is_not_parsed_again_until_retry_failed(settings: Settings, sample_copy: Path) -> None:
+    pdf = sample_copy / "valmara-port-annual-report-2025.pdf"
+    _ingest([sample_copy], settings)
+    pdf.write_bytes(b"%PDF-1.4 truncated")
+    _ingest([sample_copy], settings)
+    runner = CountingRunner()
+    again = ingest_paths([sample_copy], settings, embedder=HashEmbedder(), runner=runner, options=QUIET)
+    outcome = next(o for o in again.files if o.path == str(pdf))
+    assert runner.parsed == [] and outcome.status == "failed", outcome
+    assert outcome.error.endswith("the previously indexed version is kept (unchanged; --retry-failed)")
+    retried = ingest_paths([sample_copy], settings, embedder=HashEmbedder(), runner=runner,
+                           options=IngestOptions(progress=False, retry_failed=True))
+    assert runner.parsed == [str(pdf)] and _statuses(retried)[pdf.name] == "failed"
+
+
+@dataclass
+class CountingRunner(SerialRunner):
+    """The serial runner, noting the files it parsed; ``before`` runs ahead of each."""
+
+    parsed: list[str] = field(default_factory=list)
+    before: Any = None
+
+    def map_unordered(self, step: Any, tasks: Sequence[Any]) -> Any:
+        for task in tasks:
+            self.parsed.append(task.path)
+            if self.before:
+                self.before(Path(task.path))
+            yield from super().map_unordered(step, [task])
+
+
+def test_a_file_changed_during_the_ingest_is_recorded_as_parsed(settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "a.txt"
+    note.write_text("The harbour opened in 1901.")
+    edit = CountingRunner(before=lambda path: path.write_text("The harbour opened in 1902."))
+    ingest_paths([folder], settings, embedder=HashEmbedder(), runner=edit, options=QUIET)
+    assert "1902" in Retriever.open(settings, HashEmbedder()).search("harbour opened", 1)[0].text
+    assert _statuses(_ingest([folder], settings)) == {"a.txt": "unchanged"}  # its record is the text indexed
+    note.write_text("The harbour opened in 1903.")  # planned at 27 bytes, 2,800 when it is read
+    grow = CountingRunner(before=lambda path: path.write_text("The harbour opened in 1901. " * 100))
+    report = ingest_paths([folder], settings.with_overrides(max_file_mb=0.001), embedder=HashEmbedder(),
+                          runner=grow, options=QUIET)
+    assert report.files[0].status == "failed" and "grew past the size limit" in report.files[0].error, report
 
 
 def test_image_only_pages_are_reported(settings: Settings, tmp_path: Path) -> None:

@@ -69,3 +69,18 @@ def test_index_search_remove_save_load(tmp_path: Path) -> None:
 
 def test_empty_index_returns_nothing() -> None:
     assert FaissIndex(4).search(np.ones(4, dtype=np.float32), 5) == []
+
+
+def test_a_store_made_before_failed_updates_were_hashed_is_read_and_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:  # the documents table as it was before failed_hash
+        old.execute("CREATE TABLE documents (path TEXT PRIMARY KEY, content_hash TEXT NOT NULL, status TEXT NOT "
+                    "NULL, title TEXT NOT NULL, pages INTEGER NOT NULL, chunks INTEGER NOT NULL, error TEXT, "
+                    "warnings TEXT NOT NULL, updated_at REAL NOT NULL)")
+        old.execute("INSERT INTO documents VALUES ('a.txt', 'h1', 'indexed', 'A', 1, 2, NULL, '[\"w\"]', 5.0)")
+    store, again = Store(path), Store(path)  # a second process opening it adds nothing twice
+    assert store.document("a.txt") == DocumentRecord("a.txt", "h1", "indexed", "A", 1, 2, None, ("w",), 5.0)
+    store.note_failed_update("a.txt", "unreadable PDF", "h2")
+    assert again.document("a.txt").failed_hash == "h2" and again.document("a.txt").error == "unreadable PDF"
+    again.clear_error("a.txt")
+    assert store.document("a.txt").failed_hash is None and store.document("a.txt").error is None
