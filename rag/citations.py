@@ -7,7 +7,8 @@ import re
 _CITED = r"\d{1,3}(?:\s*[-\u2013]\s*\d{1,3})?"  # "2" or a range "1-3" (a bracketed year, "[1998]", is not one)
 _CITATION = re.compile(rf"\[({_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
 _RANGE_LIMIT = 20  # a "range" longer than this ("[1-999]") counts as its two ends only
-_GAP = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'\u201d\u2019)\]])\s+|\n+")  # where a sentence may end
+_GAP = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'\u201d\u2019)\]])\s+|\n+"  # where a sentence may end;
+                  rf"|(?<=[.!?])(?=(?:{_CITATION.pattern})+\s)")  # "fell.[2] Profit": its citations follow
 _LAST_WORD = re.compile(r"(\S+)[.!?]$")
 _LIST_NUMBER = re.compile(r"\(?\d{1,3}[.)]")  # "1." or "(2)" opening a list item
 _ABBREVIATIONS = frozenset("""mr mrs ms dr prof st vs approx fig e.g i.e u.s u.k u.n inc ltd co corp jan feb
@@ -24,6 +25,8 @@ def split_sentences(text: str) -> list[str]:
 
     >>> split_sentences("It is 16.5 metres deep. [2] It opened in 2027 [1].")
     ['It is 16.5 metres deep. [2]', 'It opened in 2027 [1].']
+    >>> split_sentences("Revenue rose 6%.[1][3] Profit fell.[2]")
+    ['Revenue rose 6%. [1][3]', 'Profit fell.[2]']
     """
     sentences: list[str] = []
     for piece in _pieces(text):
@@ -54,7 +57,7 @@ def _pieces(text: str) -> list[str]:
 
 
 def _ends_sentence(before: str, after: str) -> bool:
-    following = after.lstrip("\"'([\u201c\u2018\u00ab")
+    following = _LEADING_CITATIONS.sub("", after, count=1).lstrip("\"'([\u201c\u2018\u00ab")  # the next word
     if _LIST_NUMBER.fullmatch(before.rsplit("\n", 1)[-1].strip()):  # "1. Sales rose": the item's number
         return False
     if not following or not (following[0].isupper() or following[0].isdigit()):

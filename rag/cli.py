@@ -7,14 +7,14 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Sequence
 
 from rag.cli_eval import add_eval, positive_int, run_eval
 from rag.config import RUNNERS, Settings, load_settings
 from rag.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from rag.check import POLICIES
+from rag.check import POLICIES, answer_notes
 from rag.retrieve import MODE_HELP, MODES
 from rag.types import Answer, IngestReport, Passage
 
@@ -171,7 +171,6 @@ def render_passages(passages: list[Passage]) -> str:
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.check import CheckSettings
-    from rag.claims import EMPTY_ANSWER_NOTE
     from rag.pipeline import AskOptions, open_pipeline
     from rag.types import GenerationOptions
 
@@ -180,15 +179,26 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     generation = GenerationOptions(args.max_new_tokens, args.temperature, args.top_p)
     check = CheckSettings(policy=args.check_policy)
     stream = pipeline.stream(args.question, AskOptions(args.k, args.mode, tuple(args.docs or ()), generation, check))
+    streamed = []
     for piece in stream:
+        streamed.append(piece)
         if not args.json:
             print(piece, end="", flush=True)
     answer = stream.result()
     pipeline.close()
-    if not answer.text.strip() and not args.json:
-        print(EMPTY_ANSWER_NOTE, end="")
-    print(json.dumps(answer_json(answer)) if args.json else "\n\n" + render_checks(answer) + render_sources(answer))
+    print(json.dumps(answer_json(answer)) if args.json else
+          render_after_stream(answer, "".join(streamed), args.check_policy) + render_checks(answer) + render_sources(answer))
     return EXIT_OK
+
+
+def render_after_stream(answer: Answer, streamed: str, policy: str) -> str:
+    """What follows the streamed draft: the answer the check left where it differs from the draft (strict
+    removed sentences, which its text counts; regenerate kept its second answer), then the notes the chat
+    shows (no answer, no sentence supported)."""
+    changed = answer.text != streamed.strip()
+    notes = answer_notes(replace(answer, removed=0))
+    return ((f"\n\nChecked answer ({policy}):\n{answer.text}" if changed else "")
+            + "".join(f"\n\n({note})" for note in notes) + "\n\n")
 
 
 def answer_json(answer: Answer) -> dict:

@@ -164,6 +164,23 @@ def test_cli_ask_says_when_the_model_gave_no_answer(capsys: pytest.CaptureFixtur
     assert "The model gave no answer" in capsys.readouterr().out
 
 
+def test_cli_ask_shows_what_the_strict_check_left_after_the_streamed_draft(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    draft = "The Korsgaard collection holds 3,400 maps [1]. Penguins pilot the reading room airships [1]."
+    monkeypatch.setattr("rag.pipeline.make_generator", lambda *args, **kwargs: FakeGenerator(reply=lambda m: draft))
+    base = ["--data-dir", str(tmp_path), "--embedder", "hash"]
+    assert main([*base, "ingest", str(sample_copy), "--json"]) == 0
+    capsys.readouterr()
+    assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake", "--check-policy", "strict"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(draft)  # streamed as generated
+    after = out.split("Checked answer (strict):\n", 1)[1]
+    assert after.startswith("The Korsgaard collection holds 3,400 maps [1]. (1 unsupported sentence removed.)")
+    assert "Penguins" not in after
+    assert main([*base, "ask", "Korsgaard map collection maps", "--model", "fake"]) == 0
+    assert "Checked answer" not in capsys.readouterr().out  # the flag policy leaves the draft as it is
+
+
 def test_regenerate_policy_keeps_the_better_supported_answer(settings: Settings, sample_copy: Path) -> None:
     from rag.check import CheckSettings, OverlapChecker
 
