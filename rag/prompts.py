@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -50,15 +50,23 @@ def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
         block = format_passage(len(shown) + 1, passage)
         cost = count_tokens(block) + 2
         if cost > remaining:
-            cut = _cut_to_fit(passage.text, remaining - count_tokens(format_passage(len(shown) + 1, passage, "")) - 2, count_tokens)
-            if cut:
-                shown.append((passage, format_passage(len(shown) + 1, passage, cut)))
+            cut = _cut_to_fit(passage.text, remaining - count_tokens(format_passage(len(shown) + 1, passage, "")) - 4, count_tokens)
+            if cut:  # the checker and the source cards get the text the model was shown
+                shown.append((_shortened(passage, cut), format_passage(len(shown) + 1, passage, cut + CUT_MARK)))
             break
         shown.append((passage, block))
         remaining -= cost
     user = QUESTION_TEMPLATE.format(passages="\n\n".join(block for _, block in shown), question=question.strip())
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
     return Prompt(messages, tuple(passage for passage, _ in shown))
+
+
+CUT_MARK = " ..."  # after a passage cut to fit the prompt
+
+
+def _shortened(passage: Passage, prefix: str) -> Passage:
+    chunk = passage.chunk
+    return Passage(replace(chunk, text=prefix, end=chunk.start + len(prefix)), passage.score)
 
 
 def _cut_to_fit(text: str, budget: int, count_tokens: Callable[[str], int]) -> str:
@@ -72,7 +80,7 @@ def _cut_to_fit(text: str, budget: int, count_tokens: Callable[[str], int]) -> s
             low = middle
         else:
             high = middle - 1
-    return text[:low].rsplit(" ", 1)[0] + " ..."
+    return text[:low].rsplit(" ", 1)[0]
 
 
 RETRY_TEMPLATE = (

@@ -35,7 +35,14 @@ def test_prompt_numbers_passages_and_respects_the_budget() -> None:
     tight = build_prompt("What is w1x3?", passages, 250, count)
     assert 1 <= len(tight.passages) < 5
     assert sum(count(m["content"]) for m in tight.messages) <= 250
-    assert tight.passages == tuple(passages[: len(tight.passages)])
+    assert tight.passages[:-1] == tuple(passages[: len(tight.passages) - 1])
+    cut = [prompt for prompt in (build_prompt("What is w1x3?", passages, budget, count) for budget in range(200, 400, 7))
+           if prompt.passages[-1] != passages[len(prompt.passages) - 1]]
+    assert cut, "no budget cut a passage"
+    for prompt in cut:  # the last passage cut to fit: the checker and the source cards get the text shown
+        last, whole = prompt.passages[-1], passages[len(prompt.passages) - 1]
+        assert whole.text.startswith(last.text) and f"{last.text} ...\n\nQuestion:" in prompt.messages[1]["content"]
+        assert last.chunk.end - last.chunk.start == len(last.text) and last.score == whole.score
 
 
 def test_sentences_citations_and_abstention() -> None:
