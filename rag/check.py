@@ -16,6 +16,7 @@ lowers the score of a claim whose numbers or names are missing from its evidence
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -215,17 +216,40 @@ def _note(sentence: Sentence, number: int, label: str, missing: list[str]) -> st
     return "; ".join(notes)
 
 
+NOT_CHECKED = ("skipped", "unchecked")  # verdicts of sentences that are not judged claims
+
+
 def _apply_policy(answer: Answer, policy: str) -> Answer:
-    claims = [s for s in answer.sentences if s.verdict not in ("skipped", "unchecked")]
+    claims = [s for s in answer.sentences if s.verdict not in NOT_CHECKED]
     refused = bool(claims) and not any(s.verdict == "supported" for s in claims)
     if policy != "strict":
         return replace(answer, abstained=True) if refused else answer
-    kept = () if refused else tuple(s for s in answer.sentences if s.verdict in ("supported", "skipped"))
-    dropped = len(claims) if refused else len(answer.sentences) - len(kept)
+    orphans = _orphaned_notes(answer.sentences)
+    kept = () if refused else tuple(s for i, s in enumerate(answer.sentences)
+                                    if s.verdict == "supported" or (s.verdict == "skipped" and i not in orphans))
+    dropped = len(claims) if refused else len(answer.sentences) - len(kept) - len(orphans)
     text = ABSTAIN_TEXT if refused else " ".join(s.text for s in kept)
     if dropped:
         text += f" ({dropped} unsupported sentence{'s' if dropped > 1 else ''} removed.)"
     return replace(answer, sentences=kept, text=text, abstained=answer.abstained or refused, removed=dropped)
+
+
+def _orphaned_notes(sentences: Sequence[Sentence]) -> set[int]:
+    """Indexes of notes ("This is stated in [2].") whose citations went to the claims just before them
+    (rag.claims.carry_note_citations) when none of those claims is supported: strict removes them too."""
+    orphans = set()
+    for index, note in enumerate(sentences):
+        if note.verdict == "skipped" and note.citations:
+            run = list(itertools.takewhile(lambda s: _carried(s, note), reversed(sentences[:index])))
+            if run and not any(s.verdict == "supported" for s in run):
+                orphans.add(index)
+    return orphans
+
+
+def _carried(claim: Sentence, note: Sentence) -> bool:
+    """Whether the claim cites only what a note after it gave it (it has no [n] of its own)."""
+    return claim.verdict not in NOT_CHECKED and claim.citations == note.citations \
+        and strip_citations(claim.text) == claim.text.strip()
 
 
 NO_SUPPORT_NOTE = "No sentence is supported by the sources."

@@ -96,6 +96,20 @@ def test_policies(policy: str) -> None:
     assert check_answer(answer, OverlapChecker(), CheckSettings(policy="off")) == answer
 
 
+def test_strict_removes_a_note_with_the_unsupported_claims_it_cited_for() -> None:
+    from rag.claims import carry_note_citations
+
+    answer = _answer(*carry_note_citations([
+        Sentence("The main channel was deepened to 16.5 metres [1].", (1,)),
+        Sentence("A cruise terminal opened downtown."), Sentence("This is stated in [1].", (1,))]))
+    strict = check_answer(answer, OverlapChecker(), CheckSettings(policy="strict", threshold=0.6))
+    assert [s.text for s in strict.sentences] == ["The main channel was deepened to 16.5 metres [1]."]
+    assert strict.removed == 1 and "This is stated" not in strict.text  # the note went with its claim
+    kept = _answer(*carry_note_citations([Sentence("The main channel was deepened to 16.5 metres."),
+                                          Sentence("This is stated in [1].", (1,))]))
+    assert len(check_answer(kept, OverlapChecker(), CheckSettings(policy="strict", threshold=0.6)).sentences) == 2
+
+
 def test_an_answer_with_no_supported_claim_becomes_an_abstention() -> None:
     answer = _answer(Sentence("A cruise terminal opened downtown [1].", (1,)))
     flagged = check_answer(answer, OverlapChecker(), CheckSettings(threshold=0.6))
