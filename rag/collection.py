@@ -11,7 +11,7 @@ import os
 import platform
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from rag.index import FaissIndex
 from rag.locking import try_lock
+from rag.protocols import Embedder
 from rag.store import DocumentRecord, Store
 from rag.types import Chunk, Passage
 
@@ -94,9 +95,9 @@ class Collection:
             raise
 
     @classmethod
-    def open_for_read(cls, directory: Path, embedder_name: str | None = None, embedder_files: str = "") -> Collection:
-        """Open an existing collection for search; ``embedder_name`` (and its fingerprint, where both sides
-        have one) must match the one it was built with."""
+    def open_for_read(cls, directory: Path, embedder: Embedder | None = None) -> Collection:
+        """Open an existing collection for search; the ``embedder`` searching it (its name, dimension and,
+        where both sides have one, fingerprint) must be the one it was built with."""
         validate_name(directory.name)
         if not (directory / "store.sqlite3").is_file():
             raise CollectionError(f"collection {directory.name!r} does not exist; run `rag ingest` first")
@@ -108,9 +109,9 @@ class Collection:
             raise CollectionError(f"collection {directory.name!r} is being created; try again when its first "
                                   "ingest ends")
         try:
-            if embedder_name is not None and embedder_name != manifest.embedder:
-                raise CollectionError(_mismatch(directory.name, "embedder", manifest.embedder, embedder_name))
-            _check_embedder_files(directory.name, manifest, embedder_files)
+            if embedder is not None:
+                _check_identity(directory.name, manifest, replace(manifest, embedder=embedder.name, dim=embedder.dim,
+                                                                  embedder_files=embedder.fingerprint))
         except CollectionError:
             store.close()
             raise

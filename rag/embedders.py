@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rag.models import folder_fingerprint, is_packaged, resolve_embedder
+from rag.models import folder_fingerprint, resolve_embedder
 from rag.protocols import Embedder, TokenCounter
 
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -106,9 +106,10 @@ class SentenceTransformerEmbedder:
 
     @property
     def fingerprint(self) -> str:
-        """A local folder's files; "" for the packaged model (its pinned package names it) and hub ids."""
+        """A local folder's files (the packaged model's too: a folder of the same name may hold another
+        checkpoint); "" for hub ids."""
         source = resolve_embedder(self.spec)
-        return folder_fingerprint(Path(source.location)) if source.is_local and not is_packaged(self.spec) else ""
+        return folder_fingerprint(Path(source.location)) if source.is_local else ""
 
     @property
     def dim(self) -> int:

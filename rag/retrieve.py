@@ -41,7 +41,7 @@ class Retriever:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
         embedder = embedder or make_embedder(settings.embedder, settings.device, settings.embed_batch_size)
-        return cls(Collection.open_for_read(settings.collection_dir(), embedder.name, embedder.fingerprint), embedder)
+        return cls(Collection.open_for_read(settings.collection_dir(), embedder), embedder)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", docs: Sequence[str] | None = None) -> list[Passage]:
         """The ``k`` best passages; ``docs`` limits the search to documents given by path or file name."""

@@ -53,7 +53,7 @@ def _kill_after(data_dir: Path, folder: Path, documents: int) -> int:
 
 
 def _check_consistent(data_dir: Path) -> int:
-    with Collection.open_for_read(data_dir / "collections" / "default", "hash-256") as collection:
+    with Collection.open_for_read(data_dir / "collections" / "default", HashEmbedder()) as collection:
         chunks = collection.store.chunk_count()
         assert len(collection.index) == chunks
         if chunks:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ def test_reopen_with_another_embedder_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(CollectionError, match="chunk tokens"):
         Collection.open_for_write(tmp_path / "c", Manifest("hash-8", 8, 100, 32))
     with pytest.raises(CollectionError, match="embedder"):
-        Collection.open_for_read(tmp_path / "c", "sentence-transformers:x")
+        Collection.open_for_read(tmp_path / "c", _Embedder("sentence-transformers:x", 8))
 
 
 def test_missing_collection_and_bad_name() -> None:
@@ -51,7 +52,7 @@ def test_stale_or_damaged_index_is_rebuilt_from_the_store(tmp_path: Path) -> Non
         _add(collection, "a", _vector(1))
         collection.save_index()
         _add(collection, "b", _vector(2))  # committed to the store, index not saved: like a kill -9
-    with Collection.open_for_read(tmp_path / "c", "hash-8") as reader:
+    with Collection.open_for_read(tmp_path / "c", _Embedder("hash-8", 8)) as reader:
         assert [p.doc for p in reader.search(_vector(2), 1)] == ["b"]
         assert len(reader.index) == 2
     with Collection.open_for_write(tmp_path / "c", MANIFEST) as collection:
@@ -104,7 +105,22 @@ def test_another_checkpoint_under_the_same_embedder_name_is_refused(tmp_path: Pa
         Collection.open_for_write(tmp_path / "c", Manifest("sentence-transformers:minilm", 8, 240, 32,
                                                            embedder_files="bbbb"))
     with pytest.raises(CollectionError, match="fingerprint aaaa, now bbbb"):
-        Collection.open_for_read(tmp_path / "c", "sentence-transformers:minilm", "bbbb")
-    Collection.open_for_read(tmp_path / "c", "sentence-transformers:minilm", "aaaa").close()
+        Collection.open_for_read(tmp_path / "c", _Embedder("sentence-transformers:minilm", 8, "bbbb"))
+    Collection.open_for_read(tmp_path / "c", _Embedder("sentence-transformers:minilm", 8, "aaaa")).close()
     Collection.open_for_write(tmp_path / "old", MANIFEST).close()  # recorded no fingerprint (older collections)
-    Collection.open_for_read(tmp_path / "old", "hash-8", "cccc").close()
+    Collection.open_for_read(tmp_path / "old", _Embedder("hash-8", 8, "cccc")).close()
+
+
+def test_a_search_with_an_embedder_of_another_dimension_is_refused(tmp_path: Path) -> None:
+    Collection.open_for_write(tmp_path / "c", Manifest("sentence-transformers:minilm", 8, 240, 32)).close()
+    with pytest.raises(CollectionError, match="built with dimension 8, but this run uses 12"):
+        Collection.open_for_read(tmp_path / "c", _Embedder("sentence-transformers:minilm", 12))
+
+
+@dataclass(frozen=True)
+class _Embedder:
+    """What opening a collection for search asks of its embedder."""
+
+    name: str
+    dim: int
+    fingerprint: str = ""

@@ -27,7 +27,8 @@ def test_a_sentence_transformers_folder_is_told_from_another_checkpoint_of_the_s
     before = embedder.fingerprint
     (folder / "config.json").write_text((folder / "config.json").read_text().replace("}", ', "note": 1}', 1))
     assert embedder.fingerprint != before and embedder._model is None  # told without loading it
-    assert SentenceTransformerEmbedder("packaged").fingerprint == ""  # the pinned package names it
+    packaged = SentenceTransformerEmbedder("packaged")  # a folder named like it may hold another checkpoint
+    assert packaged.fingerprint not in ("", before) and packaged._model is None
 
 
 def test_a_sentence_transformers_folder_tells_its_dimension_before_loading(tmp_path: Path) -> None:
