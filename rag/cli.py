@@ -48,7 +48,8 @@ def _add_ask(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="default (Qwen2.5-Coder-1.5B), small, tiny, a model dir, .gguf file or hub id")
     parser.add_argument("-k", type=positive_int, default=5, help="passages given to the model (5)")
     parser.add_argument("--mode", choices=MODES, default="hybrid", help=MODE_HELP)
-    parser.add_argument("--doc", action="append", dest="docs", metavar="NAME", help="only this document (repeatable)")
+    parser.add_argument("--doc", action="append", dest="docs", metavar="NAME",
+                        help="only this document (path or file name; repeatable)")
     parser.add_argument("--max-new-tokens", type=positive_int, default=256, help="answer length limit in tokens (256)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling when temperature > 0")

@@ -4,6 +4,7 @@ best-matching documents lifted, near-duplicates removed."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TypeVar, cast
 
@@ -53,12 +54,23 @@ class Retriever:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         with self._lock:
             self.collection.refresh()
-            allowed = self.collection.store.row_ids_of(docs) if docs else None
+            allowed = self._rows_of(docs) if docs else None
             depth = max(self.candidates, 2 * k)  # a large k asks each retriever for more (room for near-duplicates)
             hits = self._ranked(query, mode, allowed, depth)
             passages = self.collection.passages(hits[:depth])
         keep = drop_near_duplicates([passage.text for passage in passages])
         return [passages[i] for i in keep][:k]
+
+    def _rows_of(self, docs: Sequence[str]) -> set[int]:
+        """The rows of the documents named by file name (every document of that name) or by path (relative
+        paths resolved, as ingest records them); a name that matches no document is an error, not an empty
+        search."""
+        keys = [str(Path(doc).expanduser().resolve()) if "/" in doc else doc for doc in docs]
+        unknown = [doc for doc, key in zip(docs, keys) if not self.collection.store.row_ids_of([key])]
+        if unknown:
+            raise ValueError(f"no indexed document in collection {self.collection.name!r} matches {', '.join(unknown)} "
+                             "(give its file name or path; `rag collections` lists them)")
+        return self.collection.store.row_ids_of(keys)
 
     def _ranked(self, query: str, mode: str, allowed: set[int] | None, depth: int) -> list[tuple[int, float]]:
         """Each mode builds (or reuses) only the indexes it searches."""

@@ -44,10 +44,14 @@ def test_near_duplicate_documents_are_returned_once(retriever: Retriever) -> Non
     assert sum("8,000 full charge cycles" in text for text in texts) == 1
 
 
-def test_document_filter(retriever: Retriever) -> None:
+def test_document_filter(retriever: Retriever, monkeypatch: pytest.MonkeyPatch) -> None:
     hits = retriever.search("when was it founded", 5, docs=["brindlewood-library.html"])
     assert hits and {Path(p.doc).name for p in hits} == {"brindlewood-library.html"}
-    assert retriever.search("anything", 5, docs=["no-such-doc.pdf"]) == []
+    with pytest.raises(ValueError, match="no indexed document in collection 'default' matches no-such-doc.pdf"):
+        retriever.search("anything", 5, docs=["brindlewood-library.html", "no-such-doc.pdf"])
+    monkeypatch.chdir(Path(hits[0].doc).parent.parent)  # a path relative to where the command runs
+    relative = f"./{Path(hits[0].doc).parent.name}/brindlewood-library.html"
+    assert retriever.search("when was it founded", 5, docs=[relative]) == hits
 
 
 def test_bad_queries(retriever: Retriever) -> None:
