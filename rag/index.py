@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 log = logging.getLogger(__name__)
+GPU_MAX_K = 1024  # GPU FAISS selects at most 2048 results (1024 in some builds); a larger k searches on the CPU
 
 
 def _faiss() -> Any:
@@ -54,7 +55,8 @@ class FaissIndex:
         if len(self) == 0 or k <= 0 or (allowed_ids is not None and not allowed_ids):
             return []
         if allowed_ids is None:
-            scores, ids = self._searcher().search(_as_matrix(query, self.dim), min(k, len(self)))
+            searcher = self._searcher() if k <= GPU_MAX_K else self._native
+            scores, ids = searcher.search(_as_matrix(query, self.dim), min(k, len(self)))
         else:
             params = _faiss().SearchParameters()
             params.sel = _faiss().IDSelectorBatch(np.fromiter(allowed_ids, dtype=np.int64))

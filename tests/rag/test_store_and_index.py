@@ -84,3 +84,18 @@ def test_a_store_made_before_failed_updates_were_hashed_is_read_and_upgraded(tmp
     assert again.document("a.txt").failed_hash == "h2" and again.document("a.txt").error == "unreadable PDF"
     again.clear_error("a.txt")
     assert store.document("a.txt").failed_hash is None and store.document("a.txt").error is None
+
+
+def test_a_k_beyond_what_a_gpu_index_selects_is_searched_on_the_cpu() -> None:
+    from rag.index import GPU_MAX_K
+
+    class RefusingGpuCopy:
+        def search(self, query: np.ndarray, k: int) -> None:
+            raise RuntimeError(f"GPU index only supports k <= {GPU_MAX_K} (requested {k})")
+
+    index = FaissIndex(8)
+    index.add(np.arange(3), _unit(3))
+    index._search_native = RefusingGpuCopy()  # as a GPU copy of the index would behave
+    assert len(index.search(_unit(1, seed=1)[0], GPU_MAX_K + 1)) == 3
+    with pytest.raises(RuntimeError, match="GPU index"):
+        index.search(_unit(1, seed=1)[0], 2)  # a usual k still goes to the GPU copy
