@@ -111,7 +111,7 @@ def ingest_paths(
     runner: Runner | None = None, options: IngestOptions = IngestOptions(),
 ) -> IngestReport:
     """Ingest files and folders into ``settings.collection``; see the module docstring."""
-    roots = [Path(path).expanduser().resolve() for path in paths]
+    roots = [_root(Path(path)) for path in paths]
     missing = [str(root) for root in roots if not root.exists()]
     if missing:
         raise IngestUsageError(f"no such file or folder: {', '.join(missing)}")
@@ -125,6 +125,13 @@ def ingest_paths(
             return _IngestRun(collection, embedder, runner, settings, options, ocr).run(roots)
     finally:
         runner.close()
+
+
+def _root(path: Path) -> Path:
+    """A named folder resolved; a named file under its resolved folder but with its own name, a link's
+    included, as a walk of its folder records it (re-ingesting a document must not index its target)."""
+    absolute = path.expanduser().absolute()
+    return absolute.resolve() if absolute.is_dir() else absolute.parent.resolve() / absolute.name
 
 
 def make_runner(settings: Settings) -> Runner:

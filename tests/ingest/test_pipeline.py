@@ -363,6 +363,18 @@ def test_a_file_under_two_names_is_ingested_once_and_a_linked_folder_is_reported
     assert again["c.txt"].status == "added" and "linked" not in again  # its target is named: nothing to report
 
 
+def test_a_document_stored_under_a_links_name_is_re_ingested_under_it(settings: Settings, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "v3.txt").write_text("The harbour opened in 1901.")
+    (docs / "latest.txt").symlink_to(docs / "v3.txt")  # sorts first: the name the folder walk indexes
+    assert _statuses(_ingest([docs], settings)) == {"latest.txt": "added", "v3.txt": "skipped"}
+    again = _ingest([docs / "latest.txt"], settings, force=True)  # the Library page's Re-ingest
+    assert _statuses(again) == {"latest.txt": "updated"}
+    stored = Retriever.open(settings, HashEmbedder()).collection.store.documents()
+    assert [Path(record.path).name for record in stored] == ["latest.txt"]
+
+
 def test_a_prune_removes_a_document_that_is_now_a_second_name(settings: Settings, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -102,6 +102,16 @@ def test_the_chosen_collection_survives_a_visit_to_another_page(ui_env: Settings
     assert not app.exception and app.selectbox(key="collection").value == "beta"
 
 
+def test_a_new_collection_s_name_survives_a_visit_to_another_page(ui_env: Settings) -> None:
+    app = _app().switch_page("views/library.py").run()
+    app.selectbox(key="library_collection").set_value("(new collection)").run()
+    app.text_input(key="new_collection").set_value("contracts").run()
+    app.switch_page("views/chat.py").run()
+    app.switch_page("views/library.py").run()
+    assert not app.exception and app.text_input(key="new_collection").value == "contracts"
+    assert app.subheader[1].value == "Documents in 'contracts'"
+
+
 def test_library_ingests_lists_and_deletes(ui_env: Settings, sample_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 

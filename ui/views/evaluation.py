@@ -26,16 +26,16 @@ def evaluate(settings: Settings, options: EvalOptions, report: Report) -> EvalRe
 st.title("Evaluation")
 settings = current_settings()
 
+job = f"eval:{settings.data_dir}"  # one evaluation at a time per data folder
 with st.expander("Run an evaluation", expanded=not list_runs(settings)):
     dataset = st.selectbox("Dataset", DATASETS)
     limit = st.number_input("Items (0 = all)", min_value=0, value=20, step=10)
     seed = st.number_input("Seed", min_value=0, value=7)
     retrieval_only = st.checkbox("Retrieval only (QA datasets: recall@k and MRR, nothing generated)")
-    job = f"eval:{settings.data_dir}"  # one evaluation at a time per data folder
     if st.button("Run", disabled=job_running(job)):
         options = EvalOptions(dataset, int(limit) or None, int(seed), retrieval_only=retrieval_only, progress=False)
         start_job(job, f"{dataset} evaluation", lambda report: evaluate(settings, options, report))
-    job_panel(job, lambda result: st.success(f"finished: {result.run.root}"))
+job_panel(job, lambda result: st.success(f"finished: {result.run.root}"))  # seen with the form folded too
 
 runs = list_runs(settings)
 if not runs:
