@@ -74,16 +74,20 @@ def save_upload(settings: Settings, name: str, data: bytes) -> Path:
         raise UploadRejected(f"{name}: would be written outside {folder}")
     folder.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".partial")  # one per writer
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(data)
-    os.replace(partial, target)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(partial, target)
+    except BaseException:  # a full disk: no hidden half-written copy is left behind
+        Path(partial).unlink(missing_ok=True)
+        raise
     return target
 
 
 def save_uploads(settings: Settings, uploads: Sequence[tuple[str, bytes]]) -> tuple[list[Path], list[str]]:
-    """Save a batch of (name, bytes) uploads: the paths saved, and why each other one was refused. A second
-    file with a name already in the batch is refused: browsers send names without their folders, so it
-    would replace the first."""
+    """Save a batch of (name, bytes) uploads: the paths saved, and why each other one was refused or could
+    not be written (a full or read-only disk). A second file with a name already in the batch is refused:
+    browsers send names without their folders, so it would replace the first."""
     saved: list[Path] = []
     errors: list[str] = []
     for name, data in uploads:
@@ -93,6 +97,8 @@ def save_uploads(settings: Settings, uploads: Sequence[tuple[str, bytes]]) -> tu
             saved.append(save_upload(settings, name, data))
         except UploadRejected as error:
             errors.append(str(error))
+        except OSError as error:
+            errors.append(f"{name}: could not be saved under {uploads_dir(settings)}: {error.strerror or error}")
     return saved, errors
 
 

@@ -269,6 +269,16 @@ def _mismatch(name: str, label: str, have: object, want: object) -> str:
     )
 
 
+def being_written(directory: Path) -> bool:
+    """Whether a writer (an ingest in any process, a delete) holds the collection now."""
+    if not (directory / ".lock").exists():
+        return False
+    handle = try_lock(directory / ".lock")
+    if handle is not None:
+        handle.close()
+    return handle is None
+
+
 def _acquire_lock(directory: Path) -> IO[str]:
     handle = try_lock(directory / ".lock")
     if handle is None:

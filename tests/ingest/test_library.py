@@ -33,3 +33,34 @@ def test_a_batch_keeps_names_in_other_scripts_and_refuses_a_second_file_of_the_s
                                                                ("b/notes.md", b"# B")])
     assert [p.suffix for p in saved] == [".pdf", ".md"] and saved[1].read_bytes() == b"# A"
     assert refused == ["b/notes.md: another file of this upload has the same name; upload it on its own"]
+
+
+def test_a_file_that_cannot_be_written_fails_alone_and_leaves_no_partial_copy(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from ingest import library
+
+    replace = os.replace
+
+    def disk_full_for_b(source: str, target: Path) -> None:
+        if Path(target).name == "b.md":
+            raise OSError(28, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(library.os, "replace", disk_full_for_b)
+    settings = Settings(data_dir=tmp_path)
+    saved, refused = library.save_uploads(settings, [("a.md", b"# A"), ("b.md", b"# B"), ("c.md", b"# C")])
+    assert [p.name for p in saved] == ["a.md", "c.md"]
+    assert refused == [f"b.md: could not be saved under {uploads_dir(settings)}: No space left on device"]
+    assert sorted(p.name for p in uploads_dir(settings).iterdir()) == ["a.md", "c.md"]  # no hidden .partial
+
+
+def test_a_collection_held_by_a_writer_is_said_to_be_written(tmp_path: Path) -> None:
+    from rag.collection import Collection, Manifest, being_written
+
+    directory = tmp_path / "collections" / "default"
+    assert not being_written(directory)  # not created yet
+    with Collection.open_for_write(directory, Manifest("hash-8", 8, 240, 32)):
+        assert being_written(directory)
+    assert not being_written(directory)

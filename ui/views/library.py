@@ -12,7 +12,7 @@ import streamlit as st
 from ingest.library import delete_document, documents, save_uploads
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestOptions, ingest_paths
-from rag.collection import CollectionError, validate_name
+from rag.collection import CollectionError, being_written, validate_name
 from rag.config import Settings
 from rag.pipeline import shared_embedder
 from rag.types import IngestReport
@@ -62,14 +62,14 @@ uploads = st.file_uploader(f"Upload files (up to {settings.max_file_mb:g} MB eac
                            accept_multiple_files=True, key="uploads")
 busy = job_running(ingest_job(settings))  # one ingest at a time per collection
 if st.button("Ingest uploaded files", disabled=busy or not uploads):
-    try:
+    if being_written(settings.collection_dir()):  # by `rag ingest`, say: nothing is saved that it cannot index
+        st.error(f"'{settings.collection}' is being written by another process; try again when it is done")
+    else:
         saved, refused = save_uploads(settings, [(upload.name, upload.getvalue()) for upload in uploads or []])
-    except OSError as error:  # a read-only or full data folder
-        saved, refused = [], [f"could not save the uploads under {settings.data_dir}: {error}"]
-    for reason in refused:
-        st.error(reason)
-    if saved:
-        start_ingest(saved)
+        for reason in refused:
+            st.error(reason)
+        if saved:
+            start_ingest(saved)
 if os.environ.get("RAG_UI_SERVER_FOLDERS", "0") == "1":  # `rag ui` sets it to 1 when it listens on localhost only
     folder = st.text_input("Or a folder on the server", placeholder="/path/to/documents")
     if st.button("Ingest folder", disabled=busy or not folder):
