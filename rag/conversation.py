@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from rag.check import answer_notes
-from rag.citations import says_no_answer
+from rag.citations import says_no_answer, unknown_citations
 from rag.protocols import Generator
-from rag.types import Answer, GenerationOptions
+from rag.types import Answer, GenerationOptions, Sentence
 
 REWRITE_SYSTEM = (
     "Rewrite the user's last question so that it can be understood without the conversation: replace "
@@ -68,24 +69,55 @@ def _was_fallback(turn: Turn) -> bool:
 
 
 def conversation_markdown(turns: Sequence[Turn]) -> str:
-    """The conversation with each answer's checks and the passages it cited, as Markdown."""
+    """The conversation with each answer's checks and the passages it cited, as Markdown; the questions,
+    answers and quotes are text (escaped as the chat shows them), not Markdown or HTML of their own."""
     parts = ["# Conversation", ""]
     for number, turn in enumerate(turns, start=1):
-        parts += [f"## {number}. {' '.join(turn.question.split())}", ""]  # a heading is one line
+        parts += [f"## {number}. {_one_line(turn.question)}", ""]  # a heading is one line
         if turn.answer.question != turn.question:
-            parts += [f"*Searched as:* {turn.answer.question}", ""]
+            parts += [f"*Searched as:* {_one_line(turn.answer.question)}", ""]
         parts += [_marked(turn.answer), "", *_references(turn.answer), ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _one_line(text: str) -> str:
+    return plain_markdown(" ".join(text.split()))
 
 
 _MARKS = {"supported": "✓", "unsupported": "✗ unsupported", "contradicted": "✗ contradicted"}
 
 
 def _marked(answer: Answer) -> str:
-    """The sentences, each checked one followed by its verdict, then the answer's notes (as in the chat)."""
-    body = " ".join(s.text + (f" *({_MARKS[s.verdict]})*" if s.verdict in _MARKS else "") for s in answer.sentences) \
-        if answer.sentences else answer.text
+    """The sentences, each checked one followed by its verdict and any number that names no source, then the
+    answer's notes (as in the chat)."""
+    body = " ".join(_sentence(s, len(answer.passages)) for s in answer.sentences) if answer.sentences \
+        else plain_markdown(answer.text)
     return "\n\n".join([body, *(f"*{note}*" for note in answer_notes(answer))]).strip()
+
+
+def _sentence(sentence: Sentence, passages: int) -> str:
+    unknown = ", ".join(f"[{n}]" for n in unknown_citations(sentence.text, passages))
+    return plain_markdown(sentence.text) + (f" *({_MARKS[sentence.verdict]})*" if sentence.verdict in _MARKS else "") \
+        + (f" *(no source {unknown})*" if unknown else "")
+
+
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # each may start or end Markdown; a backslash makes it text
+
+
+def plain_markdown(text: str) -> str:
+    """Text shown as typed by st.markdown: every ASCII punctuation character escaped, leading spaces kept as
+    no-break spaces (four would start a code block), line breaks kept.
+
+    >>> plain_markdown("# Revenue: $5 vs $10 *net*")
+    '\\\\# Revenue\\\\: \\\\$5 vs \\\\$10 \\\\*net\\\\*'
+    >>> plain_markdown("    x = 1" + chr(10) + "===")
+    '\\xa0\\xa0\\xa0\\xa0x \\\\= 1  \\n\\\\=\\\\=\\\\='
+    """
+    lines = []
+    for line in text.split("\n"):
+        body = line.lstrip(" \t")
+        lines.append("\u00a0" * (len(line) - len(body)) + _ASCII_PUNCTUATION.sub(r"\\\1", body))
+    return "  \n".join(lines)
 
 
 def _references(answer: Answer) -> list[str]:
@@ -96,5 +128,6 @@ def _references(answer: Answer) -> list[str]:
     for n in cited:
         passage = answer.passages[n - 1]
         quote = " ".join(passage.text.split())[:300]
-        lines.append(f"- [{n}] {Path(passage.doc).name}, page {passage.page}: \"{quote}\"")
+        lines.append(f"- \\[{n}\\] {plain_markdown(Path(passage.doc).name)}, page {passage.page}: "
+                     f"\"{plain_markdown(quote)}\"")
     return lines

@@ -4,7 +4,6 @@ cards, and source cards with the supporting span highlighted. Pure functions of 
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
 from rag.citations import strip_citations, unknown_citations
@@ -25,25 +24,6 @@ CSS = """<style>
 </style>"""
 _MARKS = {"supported": ("✓", "supported"), "unsupported": ("✗", "not supported by the sources"),
           "contradicted": ("✗✗", "contradicted by the sources")}
-
-
-_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # each may start or end Markdown; a backslash makes it text
-
-
-def plain_markdown(text: str) -> str:
-    """Text shown as typed by st.markdown: every ASCII punctuation character escaped, leading spaces kept as
-    no-break spaces (four would start a code block), line breaks kept.
-
-    >>> plain_markdown("# Revenue: $5 vs $10 *net*")
-    '\\\\# Revenue\\\\: \\\\$5 vs \\\\$10 \\\\*net\\\\*'
-    >>> plain_markdown("    x = 1" + chr(10) + "===")
-    '\\xa0\\xa0\\xa0\\xa0x \\\\= 1  \\n\\\\=\\\\=\\\\='
-    """
-    lines = []
-    for line in text.split("\n"):
-        body = line.lstrip(" \t")
-        lines.append("\u00a0" * (len(line) - len(body)) + _ASCII_PUNCTUATION.sub(r"\\\1", body))
-    return "  \n".join(lines)
 
 
 def answer_html(answer: Answer, turn: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Sentence
 from ui.render import answer_html
@@ -55,8 +57,8 @@ def test_the_export_marks_an_answer_the_checker_rejected_as_the_chat_does() -> N
     rejected = _apply_policy(_answer(False, Sentence("The port has 9 cranes [1].", (1,), "unsupported", 0.2)), "flag")
     assert rejected.abstained
     exported = conversation_markdown([Turn("How many\ncranes?", rejected), Turn("And now?", _answer(True))])
-    assert "The port has 9 cranes [1]. *(✗ unsupported)*" in exported and "*No sentence is supported" in exported
-    assert "## 1. How many cranes?" in exported and "*The model gave no answer" in exported
+    assert "The port has 9 cranes \\[1\\]\\. *(✗ unsupported)*" in exported and "*No sentence is supported" in exported
+    assert "## 1. How many cranes\\?" in exported and "*The model gave no answer" in exported
 
 
 def test_a_citation_range_becomes_chips_and_a_bracketed_year_stays_text() -> None:
@@ -69,3 +71,18 @@ def test_a_citation_range_becomes_chips_and_a_bracketed_year_stays_text() -> Non
     page = answer_html(Answer("q", text, False, (sentence,), passages, "fake"), 1)
     assert sentence.citations == (1, 2, 3) and "founded [1998], holds 3,400 maps." in page
     assert all(f'href="#src-1-{n}"' in page for n in (1, 2, 3)) and "rag-chip-bad" not in page
+
+
+def test_the_export_shows_questions_answers_and_quotes_as_text_like_the_chat() -> None:
+    from rag.conversation import Turn, conversation_markdown
+    from rag.types import Chunk, Passage
+
+    hostile = "Cranes: 9 <img src=x onerror=alert(1)> *bold*"
+    passages = (Passage(Chunk("1", "/d/_port_.txt", 1, 0, len(hostile), hostile), 1.0),)
+    sentence = Sentence("The port has 9 cranes [1][7].", (1,), "supported", 0.9)
+    exported = conversation_markdown([Turn("Is it $5 vs $10 for __init__?", Answer("q", sentence.text, False,
+                                                                                  (sentence,), passages, "m"))])
+    assert "## 1. Is it \\$5 vs \\$10 for \\_\\_init\\_\\_?" in exported.replace("\\?", "?")
+    assert not re.search(r"(?<!\\)<", exported) and "\\<img src\\=x" in exported and "\\*bold\\*" in exported
+    assert "*(✓)* *(no source [7])*" in exported  # the chat's red [7]? chip
+    assert "\\_port\\_\\.txt, page 1" in exported

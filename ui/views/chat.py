@@ -6,8 +6,8 @@ import sqlite3
 
 import streamlit as st
 
-from rag.conversation import Turn, conversation_markdown, standalone_question
-from ui.render import CSS, answer_html, plain_markdown, sources_html
+from rag.conversation import Turn, conversation_markdown, plain_markdown, standalone_question
+from ui.render import CSS, answer_html, sources_html
 from ui.state import ask_options, collections, current_settings, pipeline
 
 st.html(CSS)
