@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections import Counter
 from typing import Callable, Sequence
 
@@ -115,16 +116,17 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCTUATION = re.compile(r"[^\w\s]")
+_PUNCTUATION = str.maketrans("", "", string.punctuation)  # SQuAD's set: ASCII only ("’" and "–" stay)
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, punctuation deleted, no articles, single spaces.
+    """SQuAD normalisation (its evaluate-v1.1.py): lower case, ASCII punctuation deleted, no articles,
+    single spaces.
 
-    >>> normalize_answer("The  Eiffel Tower!"), normalize_answer("U.S. sales of 1,000")
-    ('eiffel tower', 'us sales of 1000')
+    >>> normalize_answer("The  Eiffel Tower!"), normalize_answer("U.S. sales of 1,000"), normalize_answer("snake_case")
+    ('eiffel tower', 'us sales of 1000', 'snakecase')
     """
-    return " ".join(_ARTICLES.sub(" ", _PUNCTUATION.sub("", text.lower())).split())
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split())
 
 
 def exact_match(prediction: str, answers: Sequence[str]) -> float:

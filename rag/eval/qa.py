@@ -185,8 +185,7 @@ class QASuite:
 
 def answer_record(item: QAItem, answer: Answer, k: int) -> dict[str, Any]:
     """One results line: the answer, its sentences with verdicts, its passages, timings and scores."""
-    return {"id": item.id, "question": item.question, "answerable": item.answerable, "label": item.label,
-            "gold_docs": list(item.gold_docs), "answer": answer.text,
+    return {"id": item.id, "question": item.question, "gold_docs": list(item.gold_docs), "answer": answer.text,
             "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict, "score": s.score,
                            "evidence": None if s.evidence is None else asdict(s.evidence)} for s in answer.sentences],
             "passages": passage_records(answer.passages),

@@ -105,7 +105,7 @@ def _generic_item(row: dict[str, Any], number: int) -> QAItem:
     answerable = row.get("answerable", True)
     if not isinstance(answerable, bool):
         raise ValueError(f"line {number + 1}: 'answerable' must be true or false, not {answerable!r}")
-    reference = row.get("reference")
+    reference = None if row.get("reference_from") == "answers" else row.get("reference")  # our RAGAS export's
     return QAItem(str(row.get("id", number)), question, _texts(row, "answers", number), None if reference is None
                   else str(reference), tuple(Path(doc).name for doc in _texts(row, "gold_docs", number)),
                   _label(row.get("label"), number), answerable)

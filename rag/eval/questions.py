@@ -50,5 +50,7 @@ def passage_records(passages: Sequence[Passage]) -> list[dict[str, Any]]:
 
 
 def item_references(item: QAItem) -> dict[str, Any]:
-    """The item's reference answers as a results line holds them (for scoring again and RAGAS export)."""
-    return {"reference": item.reference, "answers": list(item.answers)}
+    """The item's gold data as a results line holds it (for scoring again and RAGAS export): reference
+    answers, label and whether it is answerable (a retrieval-only run keeps them too)."""
+    return {"reference": item.reference, "answers": list(item.answers), "label": item.label,
+            "answerable": item.answerable}

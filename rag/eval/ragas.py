@@ -10,6 +10,7 @@ from typing import Any
 
 
 OWN_FIELDS = ("id", "answers", "gold_docs", "answerable", "label")  # RAGAS ignores them; the JSONL import reads them
+REFERENCE_FROM = "reference_from"  # "answers": RAGAS's reference is the first short answer, which import skips
 
 
 def ragas_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -18,12 +19,13 @@ def ragas_row(record: dict[str, Any]) -> dict[str, Any]:
     with the same ids and scores them the same way.
 
     >>> ragas_row({"id": "q1", "question": "Q?", "answer": "A [1].", "passages": [{"text": "ctx"}], "answers": ["A"]})
-    {'user_input': 'Q?', 'retrieved_contexts': ['ctx'], 'response': 'A [1].', 'reference': 'A', 'id': 'q1', 'answers': ['A']}
+    {'user_input': 'Q?', 'retrieved_contexts': ['ctx'], 'response': 'A [1].', 'reference': 'A', 'reference_from': 'answers', 'id': 'q1', 'answers': ['A']}
     """
     reference = record.get("reference") or next(iter(record.get("answers") or []), None)
     row = {"user_input": record["question"], "retrieved_contexts": [p["text"] for p in record.get("passages", [])]}
     row |= {"response": record["answer"]} if "answer" in record else {}  # a retrieval-only run has none
     row |= {"reference": reference} if reference else {}
+    row |= {} if record.get("reference") or not reference else {REFERENCE_FROM: "answers"}  # not a long answer
     return row | {name: record[name] for name in OWN_FIELDS if record.get(name) not in (None, [])}
 
 

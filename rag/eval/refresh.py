@@ -13,7 +13,8 @@ from rag.eval.report import Report, write_report
 from rag.eval.runs import RunDir
 
 
-Summarized = tuple[dict[str, Any], Report, list[dict[str, Any]]]  # a run's metrics, report and results lines
+# A run's metrics, report and results lines, and whether those answer its whole sample (None: as recorded).
+Summarized = tuple[dict[str, Any], Report, list[dict[str, Any]], bool | None]
 
 
 def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
@@ -23,10 +24,12 @@ def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
     with run.exclusive():
         summary = run.summary()
         summarize = {"qa": _qa, "retrieval": _retrieval}.get(config.get("mode"), _factcheck)
-        metrics, report, records = summarize(config, run.results(), settings, summary.get("dataset") or config["dataset"])
+        metrics, report, records, complete = summarize(config, run.results(), settings,
+                                                       summary.get("dataset") or config["dataset"])
         if config.get("mode") == "qa":
             run.rewrite_results(records)
         summary |= {"items": len(records), "metrics": metrics}
+        summary |= {} if complete is None else {"complete": complete}  # a run killed after its last line
         run.write_summary(summary)
         write_report(run, report, summary)
     return summary
@@ -35,7 +38,7 @@ def refresh_run(run: RunDir, settings: Settings) -> dict[str, Any]:
 def _qa(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings, name: str) -> Summarized:
     """Per-question scores computed again from the answers (against today's references), then summarised."""
     from rag.eval.qa import qa_report, rescored, summarize_qa
-    from rag.eval.questions import questions_fingerprint
+    from rag.eval.questions import asked_items, questions_fingerprint
     from rag.eval.recheck import recorded_answer
     from rag.eval.suites import qa_dataset
 
@@ -47,18 +50,19 @@ def _qa(config: dict[str, Any], records: list[dict[str, Any]], settings: Setting
     records = [rescored(record, items[record["id"]], recorded_answer(record, config["model"]), config["k"])
                for record in records]
     metrics = summarize_qa(records, data.labels, config["k"])
-    return metrics, qa_report(name, config, records, metrics, config["k"]), records
+    complete = {r["id"] for r in records} >= {item.id for item in asked_items(data.items, config["limit"], config["seed"])}
+    return metrics, qa_report(name, config, records, metrics, config["k"]), records, complete
 
 
 def _retrieval(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings, name: str) -> Summarized:
     from rag.eval.retrieval import retrieval_report, summarize_retrieval
 
     metrics = summarize_retrieval(records, config["k"])
-    return metrics, retrieval_report(name, config, records, metrics, config["k"]), records
+    return metrics, retrieval_report(name, config, records, metrics, config["k"]), records, None
 
 
 def _factcheck(config: dict[str, Any], records: list[dict[str, Any]], settings: Settings, name: str) -> Summarized:
     from rag.eval.factcheck import factcheck_report, summarize_factcheck
 
     metrics = summarize_factcheck(records, config["threshold"])
-    return metrics, factcheck_report(name, config, records, metrics, config["threshold"]), records
+    return metrics, factcheck_report(name, config, records, metrics, config["threshold"]), records, None

@@ -163,7 +163,8 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     assert "<svg" in (tmp_path / "run" / "report.html").read_text()
     assert "| complete | True |" in (tmp_path / "run" / "report.md").read_text()  # the run's own section
     stored = json.loads((tmp_path / "run" / "summary.json").read_text())
-    (tmp_path / "run" / "summary.json").write_text(json.dumps(stored | {"metrics": {"recall@5": 0.0}}))  # older code
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(stored | {"metrics": {"recall@5": 0.0}, "complete": False}))
+    # as older code summarised it, or a run killed after its last results line before its last summary
     results = tmp_path / "run" / "results.jsonl"
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     scored = {line["id"]: (line["f1"], line["contains"]) for line in lines if "f1" in line}
@@ -174,6 +175,7 @@ def test_cli_qa_eval_resume_export_and_compare(capsys: pytest.CaptureFixture[str
     assert main(["--data-dir", str(tmp_path / "data"), "eval", "report", str(tmp_path / "run"), "--json"]) == 0
     refreshed = json.loads(capsys.readouterr().out)
     assert refreshed["metrics"]["recall@5"] == 1.0 and refreshed["metrics"]["recall@5_ci95"] == [1.0, 1.0]
+    assert refreshed["complete"]  # every question of its sample has its line
     rescored = {line["id"]: (line["f1"], line["contains"]) for line in map(json.loads, results.read_text().splitlines())
                 if "answers" in line and line["answers"]}
     assert rescored == scored == {"maps": scored["maps"]} and refreshed["metrics"]["contains"] == scored["maps"][1]
@@ -413,7 +415,12 @@ def test_a_ragas_export_imports_as_the_same_questions_and_leaves_failures_out(
     imported = {item.id: item for item in jsonl_dataset(tmp_path / "ragas.jsonl", sample_copy).items}
     assert set(imported) == {"maps", "none"} and imported["maps"].answers == ("3,400",)
     assert imported["maps"].gold_docs == ("brindlewood-library.html",) and imported["maps"].label == "yes"
-    assert not imported["none"].answerable
+    assert not imported["none"].answerable and imported["maps"].reference is None  # RAGAS's is the short answer
+    assert main(["--data-dir", str(tmp_path / "data"), "--embedder", "hash", "eval", str(questions), "--retrieval-only",
+                 "--docs", str(sample_copy), "--out", str(tmp_path / "retrieval"), "--json"]) == 0
+    assert main(["eval", "export", str(tmp_path / "retrieval"), "--ragas", str(tmp_path / "ragas-r.jsonl")]) == 0
+    retrieved = {item.id: item for item in jsonl_dataset(tmp_path / "ragas-r.jsonl", sample_copy).items}
+    assert retrieved["maps"].label == "yes" and retrieved["maps"].answerable  # kept by retrieval runs too
     _write_questions(tmp_path / "bad.jsonl", [{"question": "Is it?", "label": "perhaps"}])
     with pytest.raises(ValueError, match="line 1: 'label' must be one of yes, no, maybe"):
         jsonl_dataset(tmp_path / "bad.jsonl", sample_copy)
