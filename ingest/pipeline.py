@@ -22,7 +22,7 @@ from ingest.jobs import FileTask, failed_task, file_digest, parse_and_chunk, wav
 from ingest.loaders import describe_error, is_supported
 from ingest.ocr import Ocr, never_tried, ocr_engine, ocr_stopped_page
 from ingest.runners import LocalRunner, Runner
-from rag.collection import Collection, Manifest
+from rag.collection import Collection, Manifest, document_path
 from rag.config import Settings
 from rag.embedders import make_embedder
 from rag.protocols import Embedder
@@ -111,7 +111,7 @@ def ingest_paths(
     runner: Runner | None = None, options: IngestOptions = IngestOptions(),
 ) -> IngestReport:
     """Ingest files and folders into ``settings.collection``; see the module docstring."""
-    roots = [_root(Path(path)) for path in paths]
+    roots = [document_path(Path(path)) for path in paths]  # re-ingesting a link's name reads that name
     missing = [str(root) for root in roots if not root.exists()]
     if missing:
         raise IngestUsageError(f"no such file or folder: {', '.join(missing)}")
@@ -125,13 +125,6 @@ def ingest_paths(
             return _IngestRun(collection, embedder, runner, settings, options, ocr).run(roots)
     finally:
         runner.close()
-
-
-def _root(path: Path) -> Path:
-    """A named folder resolved; a named file under its resolved folder but with its own name, a link's
-    included, as a walk of its folder records it (re-ingesting a document must not index its target)."""
-    absolute = path.expanduser().absolute()
-    return absolute.resolve() if absolute.is_dir() else absolute.parent.resolve() / absolute.name
 
 
 def make_runner(settings: Settings) -> Runner:

@@ -269,6 +269,13 @@ def _mismatch(name: str, label: str, have: object, want: object) -> str:
     )
 
 
+def document_path(path: Path) -> Path:
+    """A named file or folder as a collection records it: a folder resolved; a file under its resolved
+    folder but with its own name, a link's included, as a walk of its folder records it."""
+    absolute = path.expanduser().absolute()
+    return absolute.resolve() if absolute.is_dir() else absolute.parent.resolve() / absolute.name
+
+
 def being_written(directory: Path) -> bool:
     """Whether a writer (an ingest in any process, a delete) holds the collection now."""
     if not (directory / ".lock").exists():

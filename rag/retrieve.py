@@ -4,11 +4,11 @@ best-matching documents lifted, near-duplicates removed."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence, TypeVar, cast
 
-from rag.collection import Collection
+from rag.collection import Collection, document_path
 from rag.config import Settings
 from rag.embedders import make_embedder
 from rag.fusion import drop_near_duplicates, group_order, lift_by_group, reciprocal_rank_fusion
@@ -65,7 +65,7 @@ class Retriever:
         """The rows of the documents named by file name (every document of that name) or by path (relative
         paths resolved, as ingest records them); a name that matches no document is an error, not an empty
         search."""
-        keys = [str(Path(doc).expanduser().resolve()) if "/" in doc else doc for doc in docs]
+        keys = [str(document_path(Path(doc))) if "/" in doc else doc for doc in docs]
         unknown = [doc for doc, key in zip(docs, keys) if not self.collection.store.row_ids_of([key])]
         if unknown:
             raise ValueError(f"no indexed document in collection {self.collection.name!r} matches {', '.join(unknown)} "
