@@ -106,9 +106,10 @@ def summarize_qa(records: list[dict[str, Any]], labels: tuple[str, ...], k: int)
         if values:
             shown = "mrr" if name == "rr" else name
             metrics |= {shown: mean(values), f"{shown}_ci95": mean_interval(values)}
-    if labels and records:
-        metrics["label_macro_f1"] = round(macro_f1([r["label"] for r in records],
-                                                   [r.get("predicted_label") or "" for r in records], labels), 4)
+    labelled = [r for r in records if "label_correct" in r and r["answerable"]]  # label accuracy's questions
+    if labels and labelled:
+        metrics["label_macro_f1"] = round(macro_f1([r["label"] for r in labelled],
+                                                   [r.get("predicted_label") or "" for r in labelled], labels), 4)
     abstained = [float(r["abstained"]) for r in records]
     metrics |= {"abstention_rate": mean(abstained), "abstention_rate_ci95": mean_interval(abstained)}
     if any(not r["answerable"] for r in records):

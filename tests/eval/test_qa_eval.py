@@ -76,6 +76,11 @@ def test_summary_by_hand() -> None:
     records[0]["em"], records[2]["em"] = 0.0, 1.0
     metrics = summarize_qa(records, ("yes", "no", "maybe"), k=5)
     assert metrics["label_correct"] == 0.5 and metrics["em"] == 0.0  # answer quality: answerable questions only
+    from rag.eval.metrics import macro_f1
+
+    labels = ("yes", "no", "maybe")  # macro-F1 over label accuracy's questions: the two answerable ones
+    assert metrics["label_macro_f1"] == round(macro_f1(["yes", "no"], ["yes", ""], labels), 4) \
+        != round(macro_f1(["yes", "no", "maybe", "no"], ["yes", "", "maybe", "yes"], labels), 4)
     # should-abstain = last two; abstained = 2nd and 3rd: precision 1/2, recall 1/2
     assert metrics["abstention_precision"] == 0.5 and metrics["abstention_recall"] == 0.5
     assert metrics["citation_precision"] == 0.5 and metrics["abstention_rate"] == 0.5
