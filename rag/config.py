@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import math
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path

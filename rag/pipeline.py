@@ -174,9 +174,10 @@ def make_checker(spec: str, generator: Generator, device: str = "auto") -> Check
         return OverlapChecker()
     if spec in judges:
         return LLMJudge(generator, measure_gain=judges[spec])
-    if not Path(spec).expanduser().is_dir():  # refused before any answer is generated, not after
+    folder = Path(spec).expanduser()
+    if not folder.is_dir():  # refused before any answer is generated, not after
         raise ModelUnavailable(f"checker {spec!r} is not judge, judge+gain, overlap or a local NLI model folder")
-    return NLIChecker(str(Path(spec).expanduser()), device)
+    return NLIChecker(str(folder), device)
 
 
 HELD_MODELS = 2  # generators kept in this process; the least recently used beyond them is let go

@@ -50,7 +50,8 @@ def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
         block = format_passage(len(shown) + 1, passage)
         cost = count_tokens(block) + 2
         if cost > remaining:
-            cut = _cut_to_fit(passage.text, remaining - count_tokens(format_passage(len(shown) + 1, passage, "")) - 4, count_tokens)
+            room = remaining - count_tokens(format_passage(len(shown) + 1, passage, "")) - 4  # the join and CUT_MARK
+            cut = _cut_to_fit(passage.text, room, count_tokens)
             if cut:  # the checker and the source cards get the text the model was shown
                 shown.append((_shortened(passage, cut), format_passage(len(shown) + 1, passage, cut + CUT_MARK)))
             break

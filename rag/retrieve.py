@@ -65,12 +65,13 @@ class Retriever:
         """The rows of the documents named by file name (every document of that name) or by path (relative
         paths resolved, as ingest records them); a name that matches no document is an error, not an empty
         search."""
-        keys = [str(document_path(Path(doc))) if "/" in doc else doc for doc in docs]
-        unknown = [doc for doc, key in zip(docs, keys) if not self.collection.store.row_ids_of([key])]
+        rows = {doc: self.collection.store.row_ids_of([str(document_path(Path(doc))) if "/" in doc else doc])
+                for doc in docs}
+        unknown = [doc for doc, found in rows.items() if not found]
         if unknown:
             raise ValueError(f"no indexed document in collection {self.collection.name!r} matches {', '.join(unknown)} "
                              "(give its file name or path; `rag collections` lists them)")
-        return self.collection.store.row_ids_of(keys)
+        return set().union(*rows.values())
 
     def _ranked(self, query: str, mode: str, allowed: set[int] | None, depth: int) -> list[tuple[int, float]]:
         """Each mode builds (or reuses) only the indexes it searches."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from rag.eval.ragas import REFERENCE_FROM
+
 
 LABELS = ("yes", "no", "maybe")  # PubMedQA's, and a JSONL dataset's "label"
 
@@ -105,7 +107,7 @@ def _generic_item(row: dict[str, Any], number: int) -> QAItem:
     answerable = row.get("answerable", True)
     if not isinstance(answerable, bool):
         raise ValueError(f"line {number + 1}: 'answerable' must be true or false, not {answerable!r}")
-    reference = None if row.get("reference_from") == "answers" else row.get("reference")  # our RAGAS export's
+    reference = None if row.get(REFERENCE_FROM) == "answers" else row.get("reference")  # our RAGAS export's
     return QAItem(str(row.get("id", number)), question, _texts(row, "answers", number), None if reference is None
                   else str(reference), tuple(Path(doc).name for doc in _texts(row, "gold_docs", number)),
                   _label(row.get("label"), number), answerable)
